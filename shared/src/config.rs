@@ -1,0 +1,467 @@
+//! One typed configuration tree for every Muze binary.
+//!
+//! Layers, later wins: built-in defaults → the TOML file named by `MUZE_CONFIG` → environment
+//! variables `MUZE__SECTION__KEY` (lists comma-separated). Secrets are `SecretString`s so they
+//! never reach a log line or a `Debug` dump. Validation happens here, once: a process that gets
+//! a bad value refuses to start with a one-line reason naming the key.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use url::Url;
+
+use crate::domain::{ProviderName, RateLimit};
+
+/// The API key accepted in the `dev` profile when `MUZE__API__KEYS` is not set.
+pub const DEV_API_KEY: &str = "muze-dev-key";
+
+/// Everything a Muze process can be configured with.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// `dev` (default) or `production`; production refuses to start without API keys.
+    pub profile: Profile,
+    /// Prefix of every queue, exchange and Redis key, and the Postgres notification channel.
+    pub namespace: String,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub amqp: AmqpSettings,
+    pub api: ApiSettings,
+    pub search: SearchSettings,
+    pub worker: WorkerSettings,
+    pub providers: ProvidersSettings,
+    pub scheduler: SchedulerSettings,
+    #[serde(default)]
+    pub log: LogSettings,
+}
+
+/// Deployment profile: decides whether development conveniences (the dev API key) exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    Dev,
+    Production,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    /// Postgres URL; the database is created if it does not exist.
+    pub url: SecretString,
+    /// Upper bound on pooled connections per process.
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RedisSettings {
+    pub url: SecretString,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AmqpSettings {
+    pub url: SecretString,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiSettings {
+    /// Listen address; port 0 picks a free port (tests).
+    pub bind: String,
+    /// Client API keys (`Authorization: Bearer <key>`).
+    #[serde(default)]
+    pub keys: Vec<SecretString>,
+    /// Keys that may also call `/v1/admin/*`.
+    #[serde(default)]
+    pub admin_keys: Vec<SecretString>,
+    /// Requests one API key may make per minute across the fleet before it gets 429.
+    pub requests_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SearchSettings {
+    /// Fallback order for interactive searches.
+    pub providers: Vec<ProviderName>,
+    /// A search not answered by then fails with `deadline_exceeded`.
+    pub deadline_secs: u64,
+    /// Market (ISO 3166-1 alpha-2) passed to providers that need one.
+    pub market: String,
+    /// A stored answer younger than this is served from the catalog without an upstream call.
+    pub cache_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkerSettings {
+    /// Jobs one worker process handles at once (also the broker prefetch).
+    pub concurrency: u16,
+    /// How long a worker owns a `running` job before the sweeper may hand it to another.
+    pub lease_secs: u64,
+    /// How often the sweeper looks for stranded jobs.
+    pub sweep_interval_secs: u64,
+    /// Deliveries of one message before it is parked as poison.
+    pub delivery_limit: u32,
+}
+
+/// Settings of every provider, by name.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProvidersSettings {
+    pub spotify: ProviderSettings,
+    pub youtube: ProviderSettings,
+    pub shazam: ProviderSettings,
+    pub deezer: ProviderSettings,
+    pub musicbrainz: ProviderSettings,
+}
+
+impl ProvidersSettings {
+    /// The settings of one provider.
+    pub fn get(&self, name: ProviderName) -> &ProviderSettings {
+        match name {
+            ProviderName::Spotify => &self.spotify,
+            ProviderName::Youtube => &self.youtube,
+            ProviderName::Shazam => &self.shazam,
+            ProviderName::Deezer => &self.deezer,
+            ProviderName::Musicbrainz => &self.musicbrainz,
+        }
+    }
+}
+
+/// One provider's endpoint, credentials and limits. Credential fields only apply to the
+/// providers that use them.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProviderSettings {
+    /// Explicit on/off; unset means "on if its credentials are set or it needs none".
+    pub enabled: Option<bool>,
+    /// API root; the client appends the real API's paths.
+    pub base_url: Url,
+    /// Spotify's client-credentials token endpoint.
+    pub token_url: Option<Url>,
+    pub client_id: Option<SecretString>,
+    pub client_secret: Option<SecretString>,
+    pub api_key: Option<SecretString>,
+    /// The provider's limit: at most `calls` in any rolling `window`, fleet-wide.
+    pub rate_limit: RateLimit,
+    /// Per-call timeout.
+    pub timeout_ms: u64,
+    /// Results asked of the provider per call (its own maximum applies).
+    pub page_size: u8,
+}
+
+impl ProviderSettings {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SchedulerSettings {
+    /// Cron expression with seconds, read in `timezone`.
+    pub crawl_cron: String,
+    /// IANA zone name.
+    pub timezone: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct LogSettings {
+    /// `json` or `pretty`; unset means pretty on a terminal, json otherwise.
+    pub format: Option<LogFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+/// Why configuration could not be loaded; the message names the offending key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Built-in defaults: local services on their standard ports, real provider hosts.
+const DEFAULTS: &[(&str, &str)] = &[
+    ("profile", "dev"),
+    ("namespace", "muze"),
+    ("database.url", "postgres://postgres@127.0.0.1:5432/muze"),
+    ("database.max_connections", "10"),
+    ("redis.url", "redis://127.0.0.1:6379"),
+    ("amqp.url", "amqp://guest:guest@127.0.0.1:5672/%2f"),
+    ("api.bind", "127.0.0.1:8080"),
+    // Generous for a person, tight enough to stop a runaway client.
+    ("api.requests_per_minute", "600"),
+    ("search.deadline_secs", "60"),
+    ("search.market", "KR"),
+    ("search.cache_ttl_secs", "86400"),
+    ("worker.concurrency", "16"),
+    ("worker.lease_secs", "30"),
+    ("worker.sweep_interval_secs", "5"),
+    ("worker.delivery_limit", "5"),
+    ("providers.spotify.base_url", "https://api.spotify.com/v1"),
+    (
+        "providers.spotify.token_url",
+        "https://accounts.spotify.com/api/token",
+    ),
+    // Spotify publishes no number; ~300-400 per rolling 30 s was measured. Stay under the low end.
+    ("providers.spotify.rate_limit", "250/30s"),
+    ("providers.spotify.timeout_ms", "5000"),
+    // Spotify's search maximum since Feb 2026.
+    ("providers.spotify.page_size", "10"),
+    (
+        "providers.youtube.base_url",
+        "https://www.googleapis.com/youtube/v3",
+    ),
+    // search.list has its own bucket of 100 calls a day.
+    ("providers.youtube.rate_limit", "100/1d"),
+    ("providers.youtube.timeout_ms", "5000"),
+    ("providers.youtube.page_size", "10"),
+    ("providers.shazam.base_url", "https://shazam.p.rapidapi.com"),
+    // The Basic RapidAPI plan: 60 a minute.
+    ("providers.shazam.rate_limit", "60/1m"),
+    ("providers.shazam.timeout_ms", "5000"),
+    ("providers.shazam.page_size", "10"),
+    ("providers.deezer.base_url", "https://api.deezer.com"),
+    // Deezer allows 50 per 5 s per IP; leave room for other clients on the same address.
+    ("providers.deezer.rate_limit", "45/5s"),
+    ("providers.deezer.timeout_ms", "5000"),
+    ("providers.deezer.page_size", "10"),
+    (
+        "providers.musicbrainz.base_url",
+        "https://musicbrainz.org/ws/2",
+    ),
+    // One request a second per IP, on average.
+    ("providers.musicbrainz.rate_limit", "1/1s"),
+    ("providers.musicbrainz.timeout_ms", "5000"),
+    ("providers.musicbrainz.page_size", "10"),
+    ("scheduler.crawl_cron", "0 0 3 * * *"),
+    ("scheduler.timezone", "Asia/Seoul"),
+];
+
+/// Keys whose environment value is a comma-separated list.
+const LIST_KEYS: &[&str] = &["api.keys", "api.admin_keys", "search.providers"];
+
+impl Settings {
+    /// Loads defaults, then `MUZE_CONFIG` (if set), then `MUZE__*` from the process environment.
+    pub fn load() -> Result<Settings, ConfigError> {
+        let file = std::env::var("MUZE_CONFIG").ok();
+        Self::load_from(file.as_deref(), std::env::vars())
+    }
+
+    /// Like [`Settings::load`] with an explicit file and environment (tests use this).
+    pub fn load_from(
+        file: Option<&str>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        let mut builder = config::Config::builder();
+        for (key, value) in DEFAULTS {
+            builder = builder.set_default(*key, *value)?;
+        }
+        builder = builder.set_default("search.providers", vec!["spotify", "youtube", "shazam"])?;
+        if let Some(path) = file {
+            builder = builder.add_source(config::File::new(path, config::FileFormat::Toml));
+        }
+        let env: BTreeMap<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("MUZE__"))
+            .collect();
+        let mut environment = config::Environment::with_prefix("MUZE")
+            .prefix_separator("__")
+            .separator("__")
+            .list_separator(",")
+            .source(Some(env.into_iter().collect()));
+        for key in LIST_KEYS {
+            environment = environment.with_list_parse_key(key);
+        }
+        builder = builder.add_source(environment.try_parsing(true));
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |msg: String| Err(ConfigError::Invalid(msg));
+        if self.namespace.is_empty()
+            || !self
+                .namespace
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return invalid(format!(
+                "MUZE__NAMESPACE must be non-empty ASCII letters, digits, '_' or '-', got {:?}",
+                self.namespace
+            ));
+        }
+        if self.namespace.len() > 48 {
+            return invalid("MUZE__NAMESPACE must be at most 48 characters".into());
+        }
+        if self.search.providers.is_empty() {
+            return invalid("MUZE__SEARCH__PROVIDERS must name at least one provider".into());
+        }
+        if !(1..=600).contains(&self.search.deadline_secs) {
+            return invalid("MUZE__SEARCH__DEADLINE_SECS must be between 1 and 600".into());
+        }
+        if self.worker.concurrency == 0 {
+            return invalid("MUZE__WORKER__CONCURRENCY must be at least 1".into());
+        }
+        if self.worker.lease_secs == 0 {
+            return invalid("MUZE__WORKER__LEASE_SECS must be at least 1".into());
+        }
+        if self.api.requests_per_minute == 0 {
+            return invalid("MUZE__API__REQUESTS_PER_MINUTE must be at least 1".into());
+        }
+        if self.profile == Profile::Production && self.api.keys.is_empty() {
+            return invalid("MUZE__API__KEYS must be set in the production profile".into());
+        }
+        if self.search.market.len() != 2 {
+            return invalid("MUZE__SEARCH__MARKET must be a two-letter country code".into());
+        }
+        for name in ProviderName::ALL {
+            let p = self.providers.get(name);
+            if p.timeout_ms == 0 {
+                return invalid(format!(
+                    "MUZE__PROVIDERS__{}__TIMEOUT_MS must be at least 1",
+                    name.env_name()
+                ));
+            }
+            if p.page_size == 0 {
+                return invalid(format!(
+                    "MUZE__PROVIDERS__{}__PAGE_SIZE must be at least 1",
+                    name.env_name()
+                ));
+            }
+        }
+        if self.scheduler.timezone.parse::<chrono_tz::Tz>().is_err() {
+            return invalid(format!(
+                "MUZE__SCHEDULER__TIMEZONE {:?} is not an IANA zone",
+                self.scheduler.timezone
+            ));
+        }
+        Ok(())
+    }
+
+    /// Client keys in force: the configured ones, or the dev key in the dev profile.
+    pub fn client_keys(&self) -> Vec<SecretString> {
+        if self.api.keys.is_empty() && self.profile == Profile::Dev {
+            vec![SecretString::from(DEV_API_KEY)]
+        } else {
+            self.api.keys.clone()
+        }
+    }
+
+    /// The search deadline as a duration.
+    pub fn deadline(&self) -> Duration {
+        Duration::from_secs(self.search.deadline_secs)
+    }
+}
+
+/// Renders a URL with any password replaced, for log lines and error messages.
+pub fn redact_url(url: &SecretString) -> String {
+    match Url::parse(url.expose_secret()) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "<unparseable url>".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_point_at_local_services() {
+        let s = Settings::load_from(None, env(&[])).expect("defaults load");
+        assert_eq!(s.namespace, "muze");
+        assert_eq!(
+            s.database.url.expose_secret(),
+            "postgres://postgres@127.0.0.1:5432/muze"
+        );
+        assert_eq!(s.api.bind, "127.0.0.1:8080");
+        assert_eq!(
+            s.search.providers,
+            vec![
+                ProviderName::Spotify,
+                ProviderName::Youtube,
+                ProviderName::Shazam
+            ]
+        );
+        assert_eq!(s.search.deadline_secs, 60);
+        assert_eq!(s.worker.concurrency, 16);
+        assert_eq!(s.scheduler.crawl_cron, "0 0 3 * * *");
+        assert_eq!(s.client_keys().len(), 1);
+    }
+
+    #[test]
+    fn environment_overrides_with_lists() {
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("MUZE__NAMESPACE", "t1"),
+                ("MUZE__API__KEYS", "k1,k2"),
+                ("MUZE__SEARCH__PROVIDERS", "deezer,spotify"),
+                ("MUZE__PROVIDERS__SPOTIFY__RATE_LIMIT", "40/10s"),
+                ("MUZE__PROVIDERS__SPOTIFY__CLIENT_ID", "abc"),
+                ("MUZE__WORKER__CONCURRENCY", "4"),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(s.namespace, "t1");
+        let keys: Vec<_> = s.api.keys.iter().map(|k| k.expose_secret()).collect();
+        assert_eq!(keys, ["k1", "k2"]);
+        assert_eq!(
+            s.search.providers,
+            vec![ProviderName::Deezer, ProviderName::Spotify]
+        );
+        assert_eq!(s.providers.spotify.rate_limit.calls, 40);
+        assert_eq!(s.worker.concurrency, 4);
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_key_named() {
+        let err = Settings::load_from(None, env(&[("MUZE__SEARCH__PROVIDERS", "spotify,napster")]))
+            .expect_err("unknown provider");
+        assert!(err.to_string().contains("napster"), "{err}");
+        let err = Settings::load_from(None, env(&[("MUZE__NAMESPACE", "a b")])).expect_err("ns");
+        assert!(err.to_string().contains("MUZE__NAMESPACE"), "{err}");
+        let err = Settings::load_from(None, env(&[("MUZE__PROFILE", "production")]))
+            .expect_err("production needs keys");
+        assert!(err.to_string().contains("MUZE__API__KEYS"), "{err}");
+        let err = Settings::load_from(
+            None,
+            env(&[("MUZE__PROVIDERS__SPOTIFY__RATE_LIMIT", "lots")]),
+        )
+        .expect_err("rate limit");
+        assert!(err.to_string().contains("rate limit"), "{err}");
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug() {
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("MUZE__API__KEYS", "supersecretkey"),
+                ("MUZE__PROVIDERS__SPOTIFY__CLIENT_SECRET", "hunter2hunter2"),
+            ]),
+        )
+        .expect("loads");
+        let dump = format!("{s:?}");
+        assert!(!dump.contains("supersecretkey"));
+        assert!(!dump.contains("hunter2hunter2"));
+    }
+
+    #[test]
+    fn redacts_passwords_in_urls() {
+        let url = SecretString::from("amqp://guest:guest@127.0.0.1:5672/%2f");
+        assert_eq!(redact_url(&url), "amqp://guest:***@127.0.0.1:5672/%2f");
+    }
+}

@@ -1,0 +1,13 @@
+//! Postgres access: connecting (creating the database and migrating if needed), search jobs,
+//! and the track catalog. Postgres is the source of truth for every job and answer.
+
+mod connect;
+pub mod searches;
+pub mod tracks;
+
+pub use connect::{connect, ConnectError, MIGRATOR};
+
+/// The `NOTIFY` channel on which finished searches are announced, per namespace.
+pub fn search_done_channel(namespace: &str) -> String {
+    format!("{namespace}.search_done")
+}

@@ -1,0 +1,394 @@
+//! Search jobs in Postgres: creating (or joining) a job, reading it back as the API shows it,
+//! and the worker's state transitions. Every transition is conditional on the current state,
+//! so a redelivered message or a second worker changes nothing that is already decided.
+
+use chrono::{DateTime, Utc};
+use sqlx::{types::Json, PgExecutor, PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::domain::{
+    Attempt, NormalizedQuery, ProviderTrack, Query, ResultLimit, SearchError, SearchStatus,
+    SearchType, SearchView,
+};
+
+use super::tracks;
+
+/// A search to be created.
+#[derive(Debug, Clone)]
+pub struct NewSearch {
+    pub id: Uuid,
+    pub query: Query,
+    pub normalized: NormalizedQuery,
+    pub search_type: SearchType,
+    pub limit: ResultLimit,
+    pub deadline_at: DateTime<Utc>,
+}
+
+/// What `create_or_join` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enqueued {
+    /// A new job row; its message still has to be published.
+    Created(Uuid),
+    /// The same normalized search was already queued or running: share its job.
+    Joined(Uuid),
+}
+
+impl Enqueued {
+    pub fn id(self) -> Uuid {
+        match self {
+            Enqueued::Created(id) | Enqueued::Joined(id) => id,
+        }
+    }
+}
+
+/// Inserts a queued job, or returns the in-flight job of the same normalized search. The
+/// unique partial index `searches_in_flight` makes this hold across any number of API
+/// processes.
+pub async fn create_or_join(pool: &PgPool, new: &NewSearch) -> Result<Enqueued, sqlx::Error> {
+    // The in-flight job can finish between our conflict and our read; then try again.
+    for _ in 0..3 {
+        let inserted: Option<Uuid> = sqlx::query_scalar(
+            "INSERT INTO searches (id, query, normalized_query, search_type, result_limit, deadline_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (normalized_query, search_type, result_limit)
+                 WHERE status IN ('queued', 'running')
+             DO NOTHING
+             RETURNING id",
+        )
+        .bind(new.id)
+        .bind(new.query.as_str())
+        .bind(new.normalized.as_str())
+        .bind(new.search_type.as_str())
+        .bind(i16::from(new.limit.get()))
+        .bind(new.deadline_at)
+        .fetch_optional(pool)
+        .await?;
+        if let Some(id) = inserted {
+            return Ok(Enqueued::Created(id));
+        }
+        let existing: Option<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM searches
+             WHERE normalized_query = $1 AND search_type = $2 AND result_limit = $3
+               AND status IN ('queued', 'running')",
+        )
+        .bind(new.normalized.as_str())
+        .bind(new.search_type.as_str())
+        .bind(i16::from(new.limit.get()))
+        .fetch_optional(pool)
+        .await?;
+        if let Some(id) = existing {
+            return Ok(Enqueued::Joined(id));
+        }
+    }
+    Err(sqlx::Error::Protocol(
+        "in-flight search kept finishing while joining it".into(),
+    ))
+}
+
+/// Records that the broker confirmed the job's message.
+pub async fn mark_published(pool: &PgPool, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE searches SET published_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct SearchRow {
+    id: Uuid,
+    query: String,
+    status: SearchStatus,
+    source: Option<String>,
+    attempts: Json<Vec<Attempt>>,
+    error_code: Option<String>,
+    error_message: Option<String>,
+    created_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+}
+
+/// The search as the API shows it, with its results in order.
+pub async fn view(pool: &PgPool, id: Uuid) -> Result<Option<SearchView>, sqlx::Error> {
+    let row: Option<SearchRow> = sqlx::query_as(
+        "SELECT id, query, status, source, attempts, error_code, error_message, created_at, finished_at
+         FROM searches WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let results = if row.status == SearchStatus::Succeeded {
+        tracks::for_search(pool, id).await?
+    } else {
+        Vec::new()
+    };
+    Ok(Some(SearchView {
+        id: row.id,
+        query: row.query,
+        search_type: SearchType::Track,
+        status: row.status,
+        source: row.source,
+        attempts: row.attempts.0,
+        created_at: row.created_at,
+        finished_at: row.finished_at,
+        error: row.error_code.map(|code| SearchError {
+            code,
+            message: row.error_message.unwrap_or_default(),
+        }),
+        results,
+    }))
+}
+
+/// The current status of a search, if it exists.
+pub async fn status(pool: &PgPool, id: Uuid) -> Result<Option<SearchStatus>, sqlx::Error> {
+    sqlx::query_scalar("SELECT status FROM searches WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// A job the worker now owns.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimedJob {
+    pub id: Uuid,
+    pub query: String,
+    pub normalized_query: String,
+    pub result_limit: i16,
+    pub deadline_at: DateTime<Utc>,
+    pub attempts: Json<Vec<Attempt>>,
+}
+
+/// What happened when a worker tried to take a job.
+#[derive(Debug, Clone)]
+pub enum Claim {
+    /// The worker owns the job until its lease ends.
+    Claimed(ClaimedJob),
+    /// Succeeded or failed already: a redelivery; ack and do nothing.
+    Final,
+    /// Another worker holds a live lease until then.
+    Leased { until: DateTime<Utc> },
+    /// No such job (deleted, or another database).
+    Missing,
+}
+
+/// Takes a queued job, or a running one whose lease expired, for `lease_secs`.
+pub async fn claim(pool: &PgPool, id: Uuid, lease_secs: u64) -> Result<Claim, sqlx::Error> {
+    let claimed: Option<ClaimedJob> = sqlx::query_as(
+        "UPDATE searches
+         SET status = 'running',
+             started_at = COALESCE(started_at, now()),
+             lease_until = now() + make_interval(secs => $2)
+         WHERE id = $1
+           AND (status = 'queued' OR (status = 'running' AND lease_until < now()))
+         RETURNING id, query, normalized_query, result_limit, deadline_at, attempts",
+    )
+    .bind(id)
+    .bind(lease_secs as f64)
+    .fetch_optional(pool)
+    .await?;
+    if let Some(job) = claimed {
+        return Ok(Claim::Claimed(job));
+    }
+    let current: Option<(SearchStatus, Option<DateTime<Utc>>)> =
+        sqlx::query_as("SELECT status, lease_until FROM searches WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(match current {
+        None => Claim::Missing,
+        Some((status, _)) if status.is_final() => Claim::Final,
+        Some((_, until)) => Claim::Leased {
+            until: until.unwrap_or_else(Utc::now),
+        },
+    })
+}
+
+/// Extends a running job's lease (a worker waiting in place for budget).
+pub async fn extend_lease(pool: &PgPool, id: Uuid, lease_secs: u64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE searches SET lease_until = now() + make_interval(secs => $2)
+         WHERE id = $1 AND status = 'running'",
+    )
+    .bind(id)
+    .bind(lease_secs as f64)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Locks the job row for the rest of the transaction and tells whether it is still open.
+async fn lock_open(tx: &mut Transaction<'_, Postgres>, id: Uuid) -> Result<bool, sqlx::Error> {
+    let status: Option<SearchStatus> =
+        sqlx::query_scalar("SELECT status FROM searches WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(status.is_some_and(|s| !s.is_final()))
+}
+
+async fn notify_done(
+    executor: impl PgExecutor<'_>,
+    channel: &str,
+    id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(channel)
+        .bind(id.to_string())
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
+/// How a finishing transition went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    /// This call finished the job.
+    Done,
+    /// The job was already final; nothing was written.
+    AlreadyFinal,
+}
+
+/// Stores the answer in one transaction: the tracks (deduplicated into the catalog), the
+/// ordered result list, the job's final state, and a notification for long-polls.
+pub async fn succeed(
+    pool: &PgPool,
+    channel: &str,
+    id: Uuid,
+    source: &str,
+    new_attempts: &[Attempt],
+    found: &[ProviderTrack],
+) -> Result<Finish, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    if !lock_open(&mut tx, id).await? {
+        return Ok(Finish::AlreadyFinal);
+    }
+    let track_ids = tracks::upsert_all(&mut tx, found).await?;
+    let mut seen = std::collections::HashSet::new();
+    let ordered: Vec<Uuid> = track_ids.into_iter().filter(|t| seen.insert(*t)).collect();
+    let positions: Vec<i16> = (0..ordered.len())
+        .map(|p| i16::try_from(p).unwrap_or(i16::MAX))
+        .collect();
+    sqlx::query(
+        "INSERT INTO search_results (search_id, position, track_id)
+         SELECT $1, p, t FROM UNNEST($2::smallint[], $3::uuid[]) AS u(p, t)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(id)
+    .bind(&positions)
+    .bind(&ordered)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE searches
+         SET status = 'succeeded', source = $2, attempts = attempts || $3,
+             finished_at = now(), lease_until = NULL, error_code = NULL, error_message = NULL
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(source)
+    .bind(Json(new_attempts))
+    .execute(&mut *tx)
+    .await?;
+    notify_done(&mut *tx, channel, id).await?;
+    tx.commit().await?;
+    Ok(Finish::Done)
+}
+
+/// Fails the job for good with an error code and message.
+pub async fn fail(
+    pool: &PgPool,
+    channel: &str,
+    id: Uuid,
+    new_attempts: &[Attempt],
+    error: &SearchError,
+) -> Result<Finish, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    if !lock_open(&mut tx, id).await? {
+        return Ok(Finish::AlreadyFinal);
+    }
+    sqlx::query(
+        "UPDATE searches
+         SET status = 'failed', attempts = attempts || $2, error_code = $3, error_message = $4,
+             finished_at = now(), lease_until = NULL
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(Json(new_attempts))
+    .bind(&error.code)
+    .bind(&error.message)
+    .execute(&mut *tx)
+    .await?;
+    notify_done(&mut *tx, channel, id).await?;
+    tx.commit().await?;
+    Ok(Finish::Done)
+}
+
+/// Hands a running job back to the queue state after its retry message was published, keeping
+/// the attempts made so far visible to the user.
+pub async fn requeue(pool: &PgPool, id: Uuid, new_attempts: &[Attempt]) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE searches
+         SET status = 'queued', attempts = attempts || $2, lease_until = NULL, published_at = now()
+         WHERE id = $1 AND status = 'running'",
+    )
+    .bind(id)
+    .bind(Json(new_attempts))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Fails every open job past its deadline that no worker is holding, and returns their ids.
+pub async fn expire_overdue(pool: &PgPool, channel: &str) -> Result<Vec<Uuid>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "UPDATE searches
+         SET status = 'failed', error_code = 'deadline_exceeded',
+             error_message = 'The search was not answered before its deadline.',
+             finished_at = now(), lease_until = NULL
+         WHERE id IN (
+             SELECT id FROM searches
+             WHERE status IN ('queued', 'running') AND deadline_at < now()
+               AND (lease_until IS NULL OR lease_until < now())
+             FOR UPDATE SKIP LOCKED LIMIT 500)
+         RETURNING id",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for id in &ids {
+        notify_done(&mut *tx, channel, *id).await?;
+    }
+    tx.commit().await?;
+    Ok(ids)
+}
+
+/// A job whose message may be missing and should be published again.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Stranded {
+    pub id: Uuid,
+    pub deadline_at: DateTime<Utc>,
+}
+
+/// Jobs left without a live message: queued but never confirmed by the broker for
+/// `unpublished_secs` (the API died between commit and publish), or running with an expired
+/// lease (the worker died). They are set back to queued and returned for re-publishing.
+pub async fn reclaim_stranded(
+    pool: &PgPool,
+    unpublished_secs: u64,
+) -> Result<Vec<Stranded>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE searches
+         SET status = 'queued', lease_until = NULL, published_at = now()
+         WHERE id IN (
+             SELECT id FROM searches
+             WHERE deadline_at > now() AND (
+                   (status = 'queued' AND published_at IS NULL
+                        AND created_at < now() - make_interval(secs => $1))
+                OR (status = 'running' AND lease_until < now()))
+             FOR UPDATE SKIP LOCKED LIMIT 500)
+         RETURNING id, deadline_at",
+    )
+    .bind(unpublished_secs as f64)
+    .fetch_all(pool)
+    .await
+}

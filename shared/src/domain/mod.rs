@@ -1,0 +1,13 @@
+//! Domain types: parsed once at the edge, carried validated through the queue and the worker.
+
+mod provider;
+mod query;
+mod rate_limit;
+mod search;
+mod track;
+
+pub use provider::{ProviderName, UnknownProvider};
+pub use query::{normalize_text, NormalizedQuery, Query, QueryError, ResultLimit, SearchType};
+pub use rate_limit::{RateLimit, RateLimitParseError};
+pub use search::{Attempt, AttemptOutcome, SearchError, SearchStatus, SearchView};
+pub use track::{ProviderTrack, Track};

@@ -1,0 +1,19 @@
+//! `muze-shared`: what the Muze binaries have in common.
+//!
+//! - [`config`]: the one typed configuration tree (defaults → `MUZE_CONFIG` → `MUZE__*`).
+//! - [`domain`]: validated types that travel from the API through the queue to the worker.
+//! - [`db`]: Postgres, the source of truth for jobs and the catalog.
+//! - [`queue`]: RabbitMQ transport with confirmed publishing.
+//! - [`redis_conn`], [`telemetry`], [`shutdown`]: process plumbing.
+//!
+//! Errors: each module has its own `thiserror` enum; binaries wrap them with `anyhow` context.
+
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod queue;
+pub mod redis_conn;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use config::Settings;

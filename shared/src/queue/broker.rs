@@ -1,0 +1,202 @@
+//! A supervised RabbitMQ connection with confirmed publishing.
+//!
+//! lapin does not reconnect by itself. The broker keeps one connection and one confirm-mode
+//! publishing channel; whoever finds them closed reconnects (at most once a second across all
+//! callers, so an outage does not become a reconnect storm) and re-declares the topology.
+//! Consumers take their own channels from [`Broker::channel`] and re-subscribe after a loss.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use lapin::{
+    options::{BasicPublishOptions, ConfirmSelectOptions},
+    publisher_confirm::Confirmation,
+    types::{AMQPValue, FieldTable, LongString},
+    BasicProperties, Channel, Connection, ConnectionProperties,
+};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Mutex;
+
+use super::{topology::header, Topology};
+use crate::config::redact_url;
+
+/// How long to wait for the broker to confirm a message before calling it lost.
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long connecting may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Minimum time between reconnection attempts.
+const RECONNECT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Why the broker could not take a message.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error("RabbitMQ unreachable at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("RabbitMQ error: {0}")]
+    Amqp(#[from] lapin::Error),
+    #[error("RabbitMQ did not confirm the message")]
+    NotConfirmed,
+    #[error("RabbitMQ could not route the message to queue {0}")]
+    Unroutable(String),
+}
+
+#[derive(Debug)]
+struct Live {
+    connection: Connection,
+    publisher: Channel,
+}
+
+#[derive(Debug)]
+struct State {
+    live: Option<Live>,
+    last_attempt: Option<Instant>,
+}
+
+/// The process's connection to RabbitMQ.
+#[derive(Debug)]
+pub struct Broker {
+    url: SecretString,
+    topology: Topology,
+    state: Mutex<State>,
+}
+
+impl Broker {
+    /// Connects, declares the topology, and fails if either does not work.
+    pub async fn connect(
+        url: SecretString,
+        topology: Topology,
+    ) -> Result<Arc<Broker>, BrokerError> {
+        let broker = Arc::new(Broker {
+            url,
+            topology,
+            state: Mutex::new(State {
+                live: None,
+                last_attempt: None,
+            }),
+        });
+        broker.publisher().await?;
+        Ok(broker)
+    }
+
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    /// The publishing channel, reconnecting if the connection was lost.
+    async fn publisher(&self) -> Result<Channel, BrokerError> {
+        let mut state = self.state.lock().await;
+        if let Some(live) = &state.live {
+            if live.connection.status().connected() && live.publisher.status().connected() {
+                return Ok(live.publisher.clone());
+            }
+            tracing::warn!("RabbitMQ connection lost; reconnecting");
+            state.live = None;
+        }
+        if let Some(at) = state.last_attempt {
+            if at.elapsed() < RECONNECT_INTERVAL {
+                return Err(self.unreachable("reconnecting"));
+            }
+        }
+        state.last_attempt = Some(Instant::now());
+        let live = tokio::time::timeout(CONNECT_TIMEOUT, self.open())
+            .await
+            .map_err(|_| self.unreachable("connection timed out"))??;
+        let publisher = live.publisher.clone();
+        state.live = Some(live);
+        Ok(publisher)
+    }
+
+    async fn open(&self) -> Result<Live, BrokerError> {
+        let properties = ConnectionProperties::default()
+            .with_executor(tokio_executor_trait::Tokio::current())
+            .with_reactor(tokio_reactor_trait::Tokio)
+            .with_connection_name(format!("muze/{}", self.topology.namespace).into());
+        let connection = Connection::connect(self.url.expose_secret(), properties)
+            .await
+            .map_err(|e| self.unreachable(&e.to_string()))?;
+        let publisher = connection.create_channel().await?;
+        publisher
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        self.topology.declare(&publisher).await?;
+        tracing::info!(amqp.url = %redact_url(&self.url), "connected to RabbitMQ");
+        Ok(Live {
+            connection,
+            publisher,
+        })
+    }
+
+    fn unreachable(&self, reason: &str) -> BrokerError {
+        BrokerError::Unreachable {
+            url: redact_url(&self.url),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// A fresh channel on the live connection, for a consumer.
+    pub async fn channel(&self) -> Result<Channel, BrokerError> {
+        self.publisher().await?;
+        let state = self.state.lock().await;
+        let live = state
+            .live
+            .as_ref()
+            .ok_or_else(|| self.unreachable("not connected"))?;
+        Ok(live.connection.create_channel().await?)
+    }
+
+    /// Whether the connection is up right now (reconnects if it is not).
+    pub async fn is_ready(&self) -> bool {
+        self.publisher().await.is_ok()
+    }
+
+    /// Publishes a persistent JSON message straight to `queue` and waits for the broker's
+    /// confirmation. `Ok` means RabbitMQ has taken responsibility for the message.
+    pub async fn publish(
+        &self,
+        queue: &str,
+        body: &[u8],
+        message_id: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<(), BrokerError> {
+        let channel = self.publisher().await?;
+        let mut table = FieldTable::default();
+        for (name, value) in headers {
+            table.insert(
+                header(name),
+                AMQPValue::LongString(LongString::from(value.as_bytes().to_vec())),
+            );
+        }
+        let properties = BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_content_type("application/json".into())
+            .with_message_id(message_id.to_string().into())
+            .with_headers(table);
+        let options = BasicPublishOptions {
+            mandatory: true,
+            ..BasicPublishOptions::default()
+        };
+        let confirmed = tokio::time::timeout(CONFIRM_TIMEOUT, async {
+            channel
+                .basic_publish("", queue, options, body, properties)
+                .await?
+                .await
+        })
+        .await
+        .map_err(|_| BrokerError::NotConfirmed)??;
+        match confirmed {
+            Confirmation::Ack(None) => Ok(()),
+            Confirmation::Ack(Some(_returned)) => Err(BrokerError::Unroutable(queue.to_string())),
+            Confirmation::Nack(_) | Confirmation::NotRequested => Err(BrokerError::NotConfirmed),
+        }
+    }
+
+    /// Closes the connection cleanly.
+    pub async fn close(&self) {
+        let mut state = self.state.lock().await;
+        if let Some(live) = state.live.take() {
+            let _ = live.connection.close(200, "shutting down").await;
+        }
+    }
+}

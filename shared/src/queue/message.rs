@@ -1,0 +1,62 @@
+//! The search job message. It carries validated types so the worker never re-parses user
+//! input, and the job id so the worker can check Postgres, the source of truth.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::domain::{NormalizedQuery, Query, ResultLimit, SearchType};
+
+/// Header on a parked message saying why it was parked.
+pub const REASON_HEADER: &str = "x-muze-parked-reason";
+
+/// One search job on the `search` queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchMessage {
+    pub search_id: Uuid,
+    pub query: Query,
+    pub normalized: NormalizedQuery,
+    #[serde(rename = "type")]
+    pub search_type: SearchType,
+    pub limit: ResultLimit,
+    pub deadline_at: DateTime<Utc>,
+    /// Transient-failure retries so far. Waiting for budget does not count.
+    #[serde(default)]
+    pub retries: u32,
+}
+
+impl SearchMessage {
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    pub fn from_json(bytes: &[u8]) -> Result<SearchMessage, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_rejects_invalid_payloads() {
+        let q = Query::parse("아이유 좋은 날").expect("valid");
+        let msg = SearchMessage {
+            search_id: Uuid::now_v7(),
+            normalized: q.normalize(),
+            query: q,
+            search_type: SearchType::Track,
+            limit: ResultLimit::DEFAULT,
+            deadline_at: Utc::now(),
+            retries: 0,
+        };
+        let back = SearchMessage::from_json(&msg.to_json()).expect("round trip");
+        assert_eq!(back, msg);
+        // Validation travels with the type: an empty query cannot be smuggled in.
+        let mut value = serde_json::to_value(&msg).expect("value");
+        value["query"] = serde_json::json!("   ");
+        assert!(serde_json::from_value::<SearchMessage>(value).is_err());
+        assert!(SearchMessage::from_json(b"not json").is_err());
+    }
+}
