@@ -31,8 +31,19 @@ pub struct Settings {
     pub worker: WorkerSettings,
     pub providers: ProvidersSettings,
     pub scheduler: SchedulerSettings,
+    pub limiter: LimiterSettings,
     #[serde(default)]
     pub log: LogSettings,
+}
+
+/// How provider budgets are shared.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LimiterSettings {
+    /// `shared` (fleet-wide, in Redis; the only safe choice) or `naive` (each process limits
+    /// itself alone, as in the original design: for benchmarks and comparison only).
+    pub mode: crate::rate_limit::LimiterMode,
+    /// How long one half-open probe call holds the circuit before another may probe.
+    pub probe_timeout_ms: u64,
 }
 
 /// Deployment profile: decides whether development conveniences (the dev API key) exist.
@@ -141,6 +152,23 @@ pub struct ProviderSettings {
     pub timeout_ms: u64,
     /// Results asked of the provider per call (its own maximum applies).
     pub page_size: u8,
+    /// Added to the window so a call that reaches the provider late still counts inside our
+    /// window (network and queueing delay between grant and arrival).
+    pub safety_margin_ms: u64,
+    /// Share of each window's calls that only interactive searches may spend.
+    pub reserve_percent: u8,
+    /// Budget units one call costs.
+    pub cost: u32,
+    /// For unpublished limits: lower the limit on a 429, climb back slowly on success.
+    pub adaptive: bool,
+    /// Calls per local day, reset at midnight in `quota_timezone`.
+    pub daily_quota: Option<u32>,
+    /// IANA zone of the daily quota's reset.
+    pub quota_timezone: String,
+    /// Consecutive transient failures that open the circuit for every worker.
+    pub breaker_failures: u32,
+    /// How long an open circuit skips the provider before one probe call.
+    pub breaker_cooloff_secs: u64,
 }
 
 impl ProviderSettings {
@@ -233,8 +261,26 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("providers.musicbrainz.rate_limit", "1/1s"),
     ("providers.musicbrainz.timeout_ms", "5000"),
     ("providers.musicbrainz.page_size", "10"),
+    // Spotify publishes no number: adapt to its 429s below the configured ceiling.
+    ("providers.spotify.adaptive", "true"),
+    ("providers.youtube.daily_quota", "100"),
+    ("providers.youtube.quota_timezone", "America/Los_Angeles"),
+    ("limiter.mode", "shared"),
+    ("limiter.probe_timeout_ms", "10000"),
     ("scheduler.crawl_cron", "0 0 3 * * *"),
     ("scheduler.timezone", "Asia/Seoul"),
+];
+
+/// Defaults every provider shares unless `DEFAULTS` says otherwise.
+const PROVIDER_DEFAULTS: &[(&str, &str)] = &[
+    // Loopback to a real API host is well under this; it costs 0.8 % of a 30 s window.
+    ("safety_margin_ms", "250"),
+    ("reserve_percent", "20"),
+    ("cost", "1"),
+    ("adaptive", "false"),
+    ("quota_timezone", "UTC"),
+    ("breaker_failures", "5"),
+    ("breaker_cooloff_secs", "30"),
 ];
 
 /// Keys whose environment value is a comma-separated list.
@@ -253,6 +299,12 @@ impl Settings {
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Settings, ConfigError> {
         let mut builder = config::Config::builder();
+        // Shared provider defaults first, so the per-provider ones in DEFAULTS override them.
+        for name in ProviderName::ALL {
+            for (key, value) in PROVIDER_DEFAULTS {
+                builder = builder.set_default(format!("providers.{name}.{key}"), *value)?;
+            }
+        }
         for (key, value) in DEFAULTS {
             builder = builder.set_default(*key, *value)?;
         }
@@ -321,6 +373,25 @@ impl Settings {
                 return invalid(format!(
                     "MUZE__PROVIDERS__{}__TIMEOUT_MS must be at least 1",
                     name.env_name()
+                ));
+            }
+            if p.reserve_percent > 90 {
+                return invalid(format!(
+                    "MUZE__PROVIDERS__{}__RESERVE_PERCENT must be at most 90",
+                    name.env_name()
+                ));
+            }
+            if p.cost == 0 || p.breaker_failures == 0 {
+                return invalid(format!(
+                    "MUZE__PROVIDERS__{}__COST and __BREAKER_FAILURES must be at least 1",
+                    name.env_name()
+                ));
+            }
+            if p.quota_timezone.parse::<chrono_tz::Tz>().is_err() {
+                return invalid(format!(
+                    "MUZE__PROVIDERS__{}__QUOTA_TIMEZONE {:?} is not an IANA zone",
+                    name.env_name(),
+                    p.quota_timezone
                 ));
             }
             if p.page_size == 0 {
@@ -399,6 +470,11 @@ mod tests {
         assert_eq!(s.worker.concurrency, 16);
         assert_eq!(s.scheduler.crawl_cron, "0 0 3 * * *");
         assert_eq!(s.client_keys().len(), 1);
+        assert!(s.providers.spotify.adaptive);
+        assert!(!s.providers.deezer.adaptive);
+        assert_eq!(s.providers.youtube.daily_quota, Some(100));
+        assert_eq!(s.providers.youtube.quota_timezone, "America/Los_Angeles");
+        assert_eq!(s.providers.shazam.quota_timezone, "UTC");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! - [`domain`]: validated types that travel from the API through the queue to the worker.
 //! - [`db`]: Postgres, the source of truth for jobs and the catalog.
 //! - [`queue`]: RabbitMQ transport with confirmed publishing.
+//! - [`rate_limit`]: fleet-wide provider budgets in Redis.
 //! - [`redis_conn`], [`telemetry`], [`shutdown`]: process plumbing.
 //!
 //! Errors: each module has its own `thiserror` enum; binaries wrap them with `anyhow` context.
@@ -12,6 +13,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod queue;
+pub mod rate_limit;
 pub mod redis_conn;
 pub mod shutdown;
 pub mod telemetry;

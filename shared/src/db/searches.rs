@@ -366,6 +366,9 @@ pub async fn expire_overdue(pool: &PgPool, channel: &str) -> Result<Vec<Uuid>, s
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Stranded {
     pub id: Uuid,
+    pub query: String,
+    pub normalized_query: String,
+    pub result_limit: i16,
     pub deadline_at: DateTime<Utc>,
 }
 
@@ -386,9 +389,18 @@ pub async fn reclaim_stranded(
                         AND created_at < now() - make_interval(secs => $1))
                 OR (status = 'running' AND lease_until < now()))
              FOR UPDATE SKIP LOCKED LIMIT 500)
-         RETURNING id, deadline_at",
+         RETURNING id, query, normalized_query, result_limit, deadline_at",
     )
     .bind(unpublished_secs as f64)
     .fetch_all(pool)
     .await
+}
+
+/// Marks a queued job as having no confirmed message, so the next sweep publishes it again.
+pub async fn mark_unpublished(pool: &PgPool, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE searches SET published_at = NULL WHERE id = $1 AND status = 'queued'")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
 }

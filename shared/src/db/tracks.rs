@@ -236,6 +236,31 @@ pub async fn get(executor: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Track
     Ok(row.map(Track::from))
 }
 
+/// Catalog search: tracks whose `search_text` resembles `normalized` (trigram similarity,
+/// `pg_trgm`'s `%`) or contains it, exact title matches first, then the most similar. Both
+/// conditions use the trigram index. `normalized` must come from [`normalize_text`], which
+/// leaves no `%` or `_` to act as `LIKE` wildcards.
+pub async fn search(
+    executor: impl PgExecutor<'_>,
+    normalized: &str,
+    limit: i64,
+) -> Result<Vec<Track>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {TRACK_COLUMNS} FROM tracks t
+         WHERE t.search_text % $1 OR t.search_text LIKE '%' || $1 || '%'
+         ORDER BY split_part(t.match_key, chr(31), 1) = $1 DESC,
+                  similarity(t.search_text, $1) DESC,
+                  t.id
+         LIMIT $2"
+    );
+    let rows: Vec<TrackRow> = sqlx::query_as(&sql)
+        .bind(normalized)
+        .bind(limit)
+        .fetch_all(executor)
+        .await?;
+    Ok(rows.into_iter().map(Track::from).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
