@@ -19,11 +19,11 @@ if outcome == 'ok' then
     local current = tonumber(redis.call('HGET', KEYS[1], 'adaptive_limit'))
     if current then
       -- Creep back: a whole call per `current` successes, about one window's worth.
-      local next = current + 1 / math.max(current, 1)
-      if next >= ceiling then
+      local raised = current + 1 / math.max(current, 1)
+      if raised >= ceiling then
         redis.call('HDEL', KEYS[1], 'adaptive_limit')
       else
-        redis.call('HSET', KEYS[1], 'adaptive_limit', tostring(next))
+        redis.call('HSET', KEYS[1], 'adaptive_limit', tostring(raised))
       end
     end
   end
@@ -35,10 +35,10 @@ elseif outcome == 'transient' then
     redis.call('HDEL', KEYS[1], 'probe_until')
   end
 elseif outcome == 'throttled' or outcome == 'quota' then
-  local until = now + tonumber(ARGV[2])
+  local cool_until = now + tonumber(ARGV[2])
   local current = tonumber(redis.call('HGET', KEYS[1], 'cooldown_until') or '0')
-  if until > current then
-    redis.call('HSET', KEYS[1], 'cooldown_until', until)
+  if cool_until > current then
+    redis.call('HSET', KEYS[1], 'cooldown_until', cool_until)
   end
   if outcome == 'throttled' and ARGV[6] == '1' then
     local limit = tonumber(redis.call('HGET', KEYS[1], 'adaptive_limit') or ceiling)
