@@ -1,0 +1,168 @@
+//! The `muze-sim` command line: every flag also reads a `MUZE_SIM_*` environment variable.
+//! Limits are written `<calls>/<duration>` with units ms, s, m, h, d (`300/30s`), or `off`.
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+
+use clap::Parser;
+
+use crate::config::{
+    ProviderLimitConfig, SimConfig, DEFAULT_SPOTIFY_CLIENT_ID, DEFAULT_SPOTIFY_CLIENT_SECRET,
+};
+use crate::limits::{LimitConfig, LimitParseError};
+use crate::telemetry::LogFormat;
+
+/// A rolling limit or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitArg(pub Option<LimitConfig>);
+
+impl FromStr for LimitArg {
+    type Err = LimitParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        LimitConfig::parse_optional(s).map(LimitArg)
+    }
+}
+
+/// A daily quota (calls per day) or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaArg(pub Option<u32>);
+
+impl FromStr for QuotaArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("off") || s.eq_ignore_ascii_case("none") {
+            return Ok(QuotaArg(None));
+        }
+        s.parse::<u32>()
+            .map(|q| QuotaArg(Some(q)))
+            .map_err(|_| format!("expected a number of calls per day or off, got '{s}'"))
+    }
+}
+
+/// Local stand-in for the Spotify, YouTube, Shazam, Deezer and MusicBrainz APIs.
+///
+/// Serves each provider at its real paths below a prefix (/spotify/v1/search,
+/// /spotify/api/token, /youtube/youtube/v3/search, /shazam/search, /deezer/search,
+/// /musicbrainz/ws/2/recording), enforces their limits and reports calls at /_stats.
+#[derive(Debug, Parser)]
+#[command(name = "muze-sim", version)]
+pub struct Cli {
+    /// Listen address.
+    #[arg(long, env = "MUZE_SIM_BIND", default_value = "127.0.0.1:9100")]
+    pub bind: SocketAddr,
+    /// Catalog seed (same seed and size: same songs and ids).
+    #[arg(long, env = "MUZE_SIM_SEED", default_value_t = 42)]
+    pub seed: u64,
+    /// Catalog size.
+    #[arg(long, env = "MUZE_SIM_SONGS", default_value_t = 3_000)]
+    pub songs: usize,
+    /// Latency added to every provider call, in milliseconds.
+    #[arg(long, env = "MUZE_SIM_LATENCY_MS", default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Spotify client id accepted by /spotify/api/token.
+    #[arg(long, env = "MUZE_SIM_SPOTIFY_CLIENT_ID", default_value = DEFAULT_SPOTIFY_CLIENT_ID)]
+    pub spotify_client_id: String,
+    /// Spotify client secret accepted by /spotify/api/token.
+    #[arg(long, env = "MUZE_SIM_SPOTIFY_CLIENT_SECRET", default_value = DEFAULT_SPOTIFY_CLIENT_SECRET, hide_env_values = true, hide_default_value = true)]
+    pub spotify_client_secret: String,
+    /// Lifetime of issued Spotify tokens, in seconds.
+    #[arg(long, env = "MUZE_SIM_SPOTIFY_TOKEN_TTL_SECS", default_value_t = 3_600)]
+    pub spotify_token_ttl_secs: u64,
+    /// Spotify rolling limit.
+    #[arg(long, env = "MUZE_SIM_SPOTIFY_LIMIT", default_value = "300/30s")]
+    pub spotify_limit: LimitArg,
+    /// YouTube rolling limit (in addition to the daily quota).
+    #[arg(long, env = "MUZE_SIM_YOUTUBE_LIMIT", default_value = "off")]
+    pub youtube_limit: LimitArg,
+    /// YouTube search calls per day, reset at 00:00 America/Los_Angeles.
+    #[arg(long, env = "MUZE_SIM_YOUTUBE_DAILY_QUOTA", default_value = "100")]
+    pub youtube_daily_quota: QuotaArg,
+    /// The YouTube API key accepted (default: any non-empty key).
+    #[arg(long, env = "MUZE_SIM_YOUTUBE_API_KEY", hide_env_values = true)]
+    pub youtube_api_key: Option<String>,
+    /// Shazam (RapidAPI) rolling limit.
+    #[arg(long, env = "MUZE_SIM_SHAZAM_LIMIT", default_value = "60/1m")]
+    pub shazam_limit: LimitArg,
+    /// The RapidAPI key accepted for Shazam (default: any non-empty key).
+    #[arg(long, env = "MUZE_SIM_SHAZAM_API_KEY", hide_env_values = true)]
+    pub shazam_api_key: Option<String>,
+    /// Deezer rolling limit.
+    #[arg(long, env = "MUZE_SIM_DEEZER_LIMIT", default_value = "50/5s")]
+    pub deezer_limit: LimitArg,
+    /// MusicBrainz rolling limit.
+    #[arg(long, env = "MUZE_SIM_MUSICBRAINZ_LIMIT", default_value = "1/1s")]
+    pub musicbrainz_limit: LimitArg,
+    /// Log format (default: json unless stdout is a terminal).
+    #[arg(long, env = "MUZE_SIM_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+impl Cli {
+    /// The simulator configuration these flags describe.
+    pub fn config(&self) -> SimConfig {
+        let rolling = |arg: LimitArg| ProviderLimitConfig {
+            limit: arg.0,
+            daily_quota: None,
+        };
+        SimConfig {
+            bind: self.bind,
+            seed: self.seed,
+            songs: self.songs,
+            latency_ms: self.latency_ms,
+            spotify: rolling(self.spotify_limit),
+            youtube: ProviderLimitConfig {
+                limit: self.youtube_limit.0,
+                daily_quota: self.youtube_daily_quota.0,
+            },
+            shazam: rolling(self.shazam_limit),
+            deezer: rolling(self.deezer_limit),
+            musicbrainz: rolling(self.musicbrainz_limit),
+            spotify_client_id: self.spotify_client_id.clone(),
+            spotify_client_secret: self.spotify_client_secret.clone(),
+            spotify_token_ttl_secs: self.spotify_token_ttl_secs,
+            youtube_api_key: self.youtube_api_key.clone(),
+            shazam_api_key: self.shazam_api_key.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_library_defaults_except_the_port() {
+        let cli = Cli::try_parse_from(["muze-sim"]).unwrap();
+        let config = cli.config();
+        assert_eq!(config.bind.port(), 9100);
+        let lib = SimConfig {
+            bind: config.bind,
+            ..SimConfig::default()
+        };
+        assert_eq!(config, lib);
+    }
+
+    #[test]
+    fn parses_limit_flags() {
+        let cli = Cli::try_parse_from([
+            "muze-sim",
+            "--spotify-limit",
+            "3/1s",
+            "--youtube-limit",
+            "100/10s",
+            "--youtube-daily-quota",
+            "off",
+            "--musicbrainz-limit",
+            "off",
+        ])
+        .unwrap();
+        let c = cli.config();
+        assert_eq!(c.spotify.limit, Some(LimitConfig::new(3, 1_000)));
+        assert_eq!(c.youtube, ProviderLimitConfig::rolling(100, 10_000));
+        assert_eq!(c.musicbrainz.limit, None);
+        assert!(Cli::try_parse_from(["muze-sim", "--deezer-limit", "fast"]).is_err());
+    }
+}
