@@ -29,7 +29,7 @@ async fn limiter(extra: &[(&str, &str)]) -> RateLimiter {
     ];
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let settings = Settings::load_from(None, env).expect("settings");
-    let redis = redis_conn::connect(&settings.redis.url)
+    let redis = redis_conn::Redis::connect(&settings.redis.url)
         .await
         .expect("redis");
     RateLimiter::new(&settings, redis)
@@ -320,7 +320,7 @@ async fn concurrent_processes_never_get_more_than_the_limit_in_a_window() {
             let settings = Settings::load_from(None, env).expect("settings");
             let l = RateLimiter::new(
                 &settings,
-                redis_conn::connect(&settings.redis.url)
+                redis_conn::Redis::connect(&settings.redis.url)
                     .await
                     .expect("redis"),
             );

@@ -15,11 +15,11 @@
 use std::{collections::HashMap, str::FromStr, sync::Mutex, time::Duration};
 
 use chrono::{DateTime, TimeZone, Utc};
-use redis::{aio::ConnectionManager, Script};
+use redis::Script;
 use serde::{Deserialize, Serialize};
 
 use super::{budget::ProviderBudget, calendar, window::LocalWindow};
-use crate::{domain::ProviderName, Settings};
+use crate::{domain::ProviderName, redis_conn::Redis, Settings};
 
 /// Whether the budget is shared across the fleet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,7 +131,7 @@ pub struct ProviderStatus {
 /// Acquires and reports provider budget.
 pub struct RateLimiter {
     namespace: String,
-    redis: ConnectionManager,
+    redis: Redis,
     budgets: HashMap<ProviderName, ProviderBudget>,
     mode: LimiterMode,
     probe_timeout: Duration,
@@ -160,7 +160,7 @@ fn from_ms(ms: i64) -> Option<DateTime<Utc>> {
 
 impl RateLimiter {
     /// A limiter for every provider in `settings`.
-    pub fn new(settings: &Settings, redis: ConnectionManager) -> RateLimiter {
+    pub fn new(settings: &Settings, redis: Redis) -> RateLimiter {
         let budgets = ProviderName::ALL
             .into_iter()
             .map(|p| {
@@ -231,9 +231,8 @@ impl RateLimiter {
         let (quota_key, quota_limit, quota_ttl) = quota
             .clone()
             .unwrap_or_else(|| (self.key(provider, "quota"), 0, 0));
-        let mut conn = self.redis.clone();
-        let (granted, wait_ms, reason): (i64, i64, i64) = self
-            .acquire
+        let mut invocation = self.acquire.prepare_invoke();
+        invocation
             .key(self.key(provider, "log"))
             .key(self.key(provider, "seq"))
             .key(self.key(provider, "state"))
@@ -248,8 +247,10 @@ impl RateLimiter {
             .arg(quota_ttl)
             .arg(now.map_or(0, |t| t.timestamp_millis()))
             .arg(u8::from(budget.adaptive))
-            .arg(ms(self.probe_timeout))
-            .invoke_async(&mut conn)
+            .arg(ms(self.probe_timeout));
+        let (granted, wait_ms, reason): (i64, i64, i64) = self
+            .redis
+            .run(|mut c| async move { invocation.invoke_async(&mut c).await })
             .await?;
         if granted == 1 {
             metrics::counter!("muze_limiter_grants_total", "provider" => provider.as_str())
@@ -320,9 +321,8 @@ impl RateLimiter {
                     .max(1) as u64,
             ),
         };
-        let mut conn = self.redis.clone();
-        let _: i64 = self
-            .report
+        let mut invocation = self.report.prepare_invoke();
+        invocation
             .key(self.key(provider, "state"))
             .arg(kind)
             .arg(wait_ms)
@@ -330,8 +330,10 @@ impl RateLimiter {
             .arg(ms(budget.breaker_cooloff))
             .arg(budget.limit.calls)
             .arg(u8::from(budget.adaptive))
-            .arg(now.map_or(0, |t| t.timestamp_millis()))
-            .invoke_async(&mut conn)
+            .arg(now.map_or(0, |t| t.timestamp_millis()));
+        let _: i64 = self
+            .redis
+            .run(|mut c| async move { invocation.invoke_async(&mut c).await })
             .await?;
         Ok(())
     }
@@ -342,21 +344,28 @@ impl RateLimiter {
             .budgets
             .get(&provider)
             .ok_or(LimiterError::UnknownProvider(provider))?;
-        let mut conn = self.redis.clone();
-        let (secs, micros): (i64, i64) = redis::cmd("TIME").query_async(&mut conn).await?;
-        let now_ms = secs * 1000 + micros / 1000;
+        let log_key = self.key(provider, "log");
+        let state_key = self.key(provider, "state");
+        let window_ms = i64::try_from(budget.limit.window_ms()).unwrap_or(i64::MAX);
+        let (now_ms, calls, state): (i64, u32, HashMap<String, String>) = self
+            .redis
+            .run(|mut c| async move {
+                let (secs, micros): (i64, i64) = redis::cmd("TIME").query_async(&mut c).await?;
+                let now_ms = secs * 1000 + micros / 1000;
+                let calls: u32 = redis::cmd("ZCOUNT")
+                    .arg(&log_key)
+                    .arg(format!("({}", now_ms - window_ms))
+                    .arg("+inf")
+                    .query_async(&mut c)
+                    .await?;
+                let state: HashMap<String, String> = redis::cmd("HGETALL")
+                    .arg(&state_key)
+                    .query_async(&mut c)
+                    .await?;
+                Ok((now_ms, calls, state))
+            })
+            .await?;
         let now = from_ms(now_ms).unwrap_or_else(Utc::now);
-        let since = now_ms - i64::try_from(budget.limit.window_ms()).unwrap_or(i64::MAX);
-        let calls: u32 = redis::cmd("ZCOUNT")
-            .arg(self.key(provider, "log"))
-            .arg(format!("({since}"))
-            .arg("+inf")
-            .query_async(&mut conn)
-            .await?;
-        let state: HashMap<String, String> = redis::cmd("HGETALL")
-            .arg(self.key(provider, "state"))
-            .query_async(&mut conn)
-            .await?;
         let field = |name: &str| state.get(name).and_then(|v| v.parse::<f64>().ok());
         let cooldown_until = field("cooldown_until")
             .map(|v| v as i64)
@@ -379,7 +388,12 @@ impl RateLimiter {
         };
         let quota = match self.quota_key(provider, now) {
             Some((key, limit, _)) => {
-                let used: Option<u32> = redis::cmd("GET").arg(key).query_async(&mut conn).await?;
+                let used: Option<u32> = self
+                    .redis
+                    .run(
+                        |mut c| async move { redis::cmd("GET").arg(key).query_async(&mut c).await },
+                    )
+                    .await?;
                 let used = used.unwrap_or(0);
                 let tz = budget
                     .daily_quota

@@ -1,0 +1,215 @@
+//! The one error type at the HTTP edge.
+//!
+//! Handlers and middleware return [`ApiError`]; its [`IntoResponse`] renders the contract's
+//! shape, `{"error": {"code": "...", "message": "..."}}`, with the variant's status. Client
+//! errors (4xx) explain what to fix. Server errors (5xx) say nothing internal: their cause is
+//! logged here, once, and the client gets a fixed sentence. Leaf errors (`sqlx::Error`,
+//! `BrokerError`) become `Unavailable` with `?` or with context added in glue code.
+
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Serialize;
+
+/// Everything that can go wrong in a request, as the client sees it.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400 `invalid_json`: the body is not a JSON object.
+    #[error("The request body must be a JSON object.")]
+    InvalidJson,
+    /// 400 `unknown_field`: the body has a field we do not know (named in the message).
+    #[error("Unknown field `{0}`: a search takes only `query`, `type` and `limit`.")]
+    UnknownField(String),
+    /// 400 `missing_query`: the body has no `query`.
+    #[error("The field `query` is required.")]
+    MissingQuery,
+    /// 400 `invalid_query`: `query` is not a string, or the catalog's `q` is missing or invalid.
+    #[error("{0}")]
+    InvalidQuery(&'static str),
+    /// 400 `empty_query`: the query is empty or only whitespace.
+    #[error("The query must contain more than whitespace.")]
+    EmptyQuery,
+    /// 400 `query_too_long`: the query is longer than 200 characters.
+    #[error("The query must be at most 200 characters long.")]
+    QueryTooLong,
+    /// 400 `invalid_type`: `type` is not one we search for.
+    #[error("The field `type` must be \"track\".")]
+    InvalidType,
+    /// 400 `invalid_limit`: `limit` is not a whole number from 1 to 50.
+    #[error("The limit must be a whole number from 1 to 50.")]
+    InvalidLimit,
+    /// 400 `invalid_id`: the id in the path is not a UUID.
+    #[error("The id must be a UUID.")]
+    InvalidId,
+    /// 400 `invalid_wait`: `wait` is not a whole number of seconds from 0 to 30.
+    #[error("The parameter `wait` must be a whole number of seconds from 0 to 30.")]
+    InvalidWait,
+    /// 401 `unauthorized`: no `Authorization: Bearer <key>` with a key we know.
+    #[error("A valid API key is required: send `Authorization: Bearer <key>`.")]
+    Unauthorized,
+    /// 403 `forbidden`: the key is valid but may not call this (admin endpoints).
+    #[error("This endpoint needs an admin API key.")]
+    Forbidden,
+    /// 404 `not_found`: no such route, search or track.
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// 405 `method_not_allowed`: the route exists, the method does not.
+    #[error("This method is not allowed on this path.")]
+    MethodNotAllowed,
+    /// 413 `payload_too_large`: the body is over 16 KiB.
+    #[error("The request body must be at most 16 KiB.")]
+    PayloadTooLarge,
+    /// 415 `unsupported_media_type`: the body is not declared as `application/json`.
+    #[error("The request body must be sent with `Content-Type: application/json`.")]
+    UnsupportedMediaType,
+    /// 429 `rate_limited` + `Retry-After`: this API key sent too many requests this minute.
+    #[error("Too many requests for this API key; retry in {retry_after_secs} seconds.")]
+    RateLimited { retry_after_secs: u64 },
+    /// 503 `unavailable`: Postgres or RabbitMQ could not do their part. The cause is logged.
+    #[error("A service this request needs is unavailable; try again shortly.")]
+    Unavailable(#[source] anyhow::Error),
+    /// 503 `timeout`: the request took longer than the server allows. Logged.
+    #[error("The request took too long; try again shortly.")]
+    Timeout,
+    /// 500 `internal`: a bug (a panic, an impossible state). The cause is logged.
+    #[error("Something went wrong on our side.")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidJson
+            | ApiError::UnknownField(_)
+            | ApiError::MissingQuery
+            | ApiError::InvalidQuery(_)
+            | ApiError::EmptyQuery
+            | ApiError::QueryTooLong
+            | ApiError::InvalidType
+            | ApiError::InvalidLimit
+            | ApiError::InvalidId
+            | ApiError::InvalidWait => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) | ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable, machine-readable `error.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::InvalidJson => "invalid_json",
+            ApiError::UnknownField(_) => "unknown_field",
+            ApiError::MissingQuery => "missing_query",
+            ApiError::InvalidQuery(_) => "invalid_query",
+            ApiError::EmptyQuery => "empty_query",
+            ApiError::QueryTooLong => "query_too_long",
+            ApiError::InvalidType => "invalid_type",
+            ApiError::InvalidLimit => "invalid_limit",
+            ApiError::InvalidId => "invalid_id",
+            ApiError::InvalidWait => "invalid_wait",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Timeout => "timeout",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// The response body of this error.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_string(),
+                message: self.to_string(),
+            },
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::Unavailable(anyhow::Error::new(e).context("Postgres query failed"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            ApiError::Unavailable(cause) => {
+                tracing::error!(error.code = self.code(), error.cause = %format!("{cause:#}"), "request failed")
+            }
+            ApiError::Internal(cause) => {
+                tracing::error!(error.code = self.code(), error.cause = %format!("{cause:#}"), "request failed")
+            }
+            ApiError::Timeout => tracing::warn!(error.code = self.code(), "request timed out"),
+            _ => {}
+        }
+        let mut response = (self.status(), Json(self.body())).into_response();
+        let headers = response.headers_mut();
+        match &self {
+            ApiError::RateLimited { retry_after_secs } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            ApiError::Unauthorized => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+/// `{"error": {...}}`: the body of every error response.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong, for programs (`code`) and for people (`message`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable snake_case identifier, e.g. `empty_query`, `rate_limited`, `unavailable`.
+    #[schema(example = "empty_query")]
+    pub code: String,
+    /// One human sentence.
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_errors_hide_their_cause() {
+        let err = ApiError::Unavailable(anyhow::anyhow!("password=hunter2 at 10.0.0.7"));
+        let body = serde_json::to_string(&err.body()).expect("serializes");
+        assert!(!body.contains("hunter2"), "{body}");
+        assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(err.code(), "unavailable");
+    }
+
+    #[test]
+    fn rate_limited_carries_retry_after() {
+        let response = ApiError::RateLimited {
+            retry_after_secs: 17,
+        }
+        .into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "17");
+    }
+}

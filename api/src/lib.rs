@@ -1,0 +1,185 @@
+//! `muze-api`: the thin HTTP front of Muze Search.
+//!
+//! A search request is validated, recorded as a job in Postgres and published to RabbitMQ;
+//! the client then polls (or long-polls) the job, which a worker answers from the providers.
+//! The catalog routes read what earlier searches stored. The API itself never calls a
+//! provider.
+//!
+//! [`Api::build`] connects to every dependency and binds the port (so a test can bind port 0
+//! and read [`Api::local_addr`]); [`Api::run`] serves until the shutdown future resolves.
+//!
+//! Reading order, following a request: [`auth`] → [`client_limit`] → [`routes`] (with
+//! [`routes::searches`] first) → [`notify`] for long-polls; [`error`] is the one error type
+//! every handler returns; [`layers`] wrap it all; [`state`] is what handlers share.
+
+pub mod auth;
+pub mod client_limit;
+pub mod error;
+pub mod layers;
+pub mod notify;
+pub mod routes;
+pub mod state;
+
+use std::{future::Future, net::SocketAddr, sync::Arc, sync::OnceLock};
+
+use anyhow::Context;
+use axum::{middleware, Router};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use muze_shared::{
+    db,
+    queue::{Broker, Topology},
+    redis_conn, telemetry, Settings,
+};
+use secrecy::ExposeSecret;
+use sqlx::postgres::PgListener;
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::{
+    notify::Notifier,
+    routes::{fallback, health, openapi, searches, tracks},
+    state::AppState,
+};
+
+/// The router with every route and layer, around the given state.
+pub fn app(state: AppState) -> Router {
+    let v1 = Router::new()
+        .merge(searches::router())
+        .merge(tracks::router())
+        // Admin routes are added here, under `/admin`; `auth` already requires an admin key
+        // for every path below `/v1/admin`.
+        .method_not_allowed_fallback(fallback::method_not_allowed)
+        .fallback(fallback::not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            client_limit::enforce,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ));
+    Router::new()
+        .merge(health::router())
+        .merge(openapi::router())
+        .method_not_allowed_fallback(fallback::method_not_allowed)
+        .nest("/v1", v1)
+        .fallback(fallback::not_found)
+        .layer(middleware::from_fn(layers::record_metrics))
+        .layer(middleware::from_fn(layers::time_limit))
+        .layer(CatchPanicLayer::custom(layers::panic_response))
+        .layer(layers::trace())
+        .with_state(state)
+}
+
+/// A built API: connected, bound, not yet serving.
+#[derive(Debug)]
+pub struct Api {
+    /// The bound listening socket.
+    listener: TcpListener,
+    /// Its address.
+    addr: SocketAddr,
+    /// Everything the handlers share.
+    state: AppState,
+    /// The Postgres notification task feeding long-polls.
+    notify_task: JoinHandle<()>,
+    /// Stops the notification task.
+    stop: CancellationToken,
+}
+
+impl Api {
+    /// Connects to Postgres (creating and migrating the database if needed), Redis and
+    /// RabbitMQ (declaring the topology), starts listening for finished searches, and binds
+    /// `settings.api.bind`. Any failure names the dependency.
+    pub async fn build(settings: Settings) -> anyhow::Result<Api> {
+        // Bind first: a taken port is found before any connection is made. RabbitMQ comes
+        // last, so an earlier failure leaves no AMQP connection to tear down.
+        let listener = TcpListener::bind(&settings.api.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.api.bind))?;
+        let addr = listener.local_addr()?;
+        let pool = db::connect(&settings.database.url, settings.database.max_connections).await?;
+        let channel = db::search_done_channel(&settings.namespace);
+        let mut pg_listener = PgListener::connect(settings.database.url.expose_secret())
+            .await
+            .context("Postgres unreachable (notification listener)")?;
+        pg_listener
+            .listen(&channel)
+            .await
+            .context("Postgres refused LISTEN")?;
+        let redis = redis_conn::Redis::connect(&settings.redis.url).await?;
+        let broker = Broker::connect(
+            settings.amqp.url.clone(),
+            Topology::new(&settings.namespace, settings.worker.delivery_limit),
+        )
+        .await?;
+        let notifier = Arc::new(Notifier::new());
+        let stop = CancellationToken::new();
+        let notify_task = notifier.spawn_listener(pg_listener, stop.clone());
+        let state = AppState::new(&settings, pool, redis, broker, notifier, metrics_handle());
+        tracing::info!(api.addr = %addr, "muze-api listening");
+        Ok(Api {
+            listener,
+            addr,
+            state,
+            notify_task,
+            stop,
+        })
+    }
+
+    /// The address actually bound (the real port when `bind` asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The shared state (tests use it to reach the same database and notifier).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish (long-polls are
+    /// woken to answer at once), stops the notification task and closes the connections.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Api {
+            listener,
+            addr: _,
+            state,
+            notify_task,
+            stop,
+        } = self;
+        let notifier = Arc::clone(&state.notifier);
+        let draining = async move {
+            shutdown.await;
+            tracing::info!("draining in-flight requests");
+            notifier.close();
+        };
+        let served = axum::serve(listener, app(state.clone()))
+            .with_graceful_shutdown(draining)
+            .await
+            .context("HTTP server failed");
+        stop.cancel();
+        if let Err(e) = notify_task.await {
+            tracing::warn!(error = %e, "notification task ended abnormally");
+        }
+        state.broker.close().await;
+        state.pool.close().await;
+        tracing::info!("muze-api stopped");
+        served
+    }
+}
+
+/// The process's Prometheus handle. The first API built in a process installs the global
+/// recorder; later ones (tests) share its handle. If something else installed a recorder
+/// first, `/metrics` renders from a detached recorder (empty) rather than failing.
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            telemetry::init_metrics()
+                .unwrap_or_else(|| PrometheusBuilder::new().build_recorder().handle())
+        })
+        .clone()
+}

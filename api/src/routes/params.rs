@@ -1,0 +1,145 @@
+//! Path and query-string parameters shared by the routes, parsed into what the handlers use.
+//!
+//! Handlers take the raw extractor results (`Result<Path<String>, _>`, `Result<Query<_>, _>`)
+//! so that a malformed parameter becomes our JSON error with its specific code, not axum's
+//! plain-text rejection.
+
+use std::time::Duration;
+
+use axum::extract::{
+    rejection::{PathRejection, QueryRejection},
+    Path, Query,
+};
+use muze_shared::domain::{self, ResultLimit};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// The longest long-poll a client may ask for. Kept well under the server's request time limit
+/// and under common proxy idle timeouts (60 s).
+pub const MAX_WAIT_SECS: u64 = 30;
+
+/// An `{id}` path segment that must be a UUID.
+pub fn id(path: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
+    let Path(raw) = path.map_err(|_| ApiError::InvalidId)?;
+    Uuid::try_parse(&raw).map_err(|_| ApiError::InvalidId)
+}
+
+/// `?wait=<seconds>` of `GET /v1/searches/{id}`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WaitParams {
+    /// Seconds (0 to 30) to wait for the search to reach a final state before answering.
+    #[param(value_type = Option<u8>, minimum = 0, maximum = 30)]
+    pub wait: Option<String>,
+}
+
+/// The requested long-poll duration; zero when none was asked for.
+pub fn wait(params: Result<Query<WaitParams>, QueryRejection>) -> Result<Duration, ApiError> {
+    let Query(params) = params.map_err(|_| ApiError::InvalidWait)?;
+    let Some(raw) = params.wait else {
+        return Ok(Duration::ZERO);
+    };
+    raw.parse::<u64>()
+        .ok()
+        .filter(|secs| *secs <= MAX_WAIT_SECS)
+        .map(Duration::from_secs)
+        .ok_or(ApiError::InvalidWait)
+}
+
+/// `?q=<text>&limit=<n>` of `GET /v1/tracks`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CatalogParams {
+    /// Text to look for in titles and artists, 1 to 200 characters.
+    #[param(value_type = String, required = true, min_length = 1, max_length = 200)]
+    pub q: Option<String>,
+    /// How many tracks to return, 1 to 50 (default 10).
+    #[param(value_type = Option<u8>, minimum = 1, maximum = 50)]
+    pub limit: Option<String>,
+}
+
+/// A valid catalog search.
+#[derive(Debug, Clone)]
+pub struct CatalogSearch {
+    pub query: domain::Query,
+    pub limit: ResultLimit,
+}
+
+/// Parses the catalog search parameters.
+pub fn catalog_search(
+    params: Result<Query<CatalogParams>, QueryRejection>,
+) -> Result<CatalogSearch, ApiError> {
+    const BAD_Q: &str = "The parameter `q` is required and must be 1 to 200 characters.";
+    let Query(params) = params.map_err(|_| ApiError::InvalidQuery(BAD_Q))?;
+    let query = params
+        .q
+        .as_deref()
+        .and_then(|q| domain::Query::parse(q).ok())
+        .ok_or(ApiError::InvalidQuery(BAD_Q))?;
+    let limit = match params.limit {
+        None => ResultLimit::default(),
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .and_then(|n| ResultLimit::parse(n).ok())
+            .ok_or(ApiError::InvalidLimit)?,
+    };
+    Ok(CatalogSearch { query, limit })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wait_of(raw: Option<&str>) -> Result<Duration, ApiError> {
+        wait(Ok(Query(WaitParams {
+            wait: raw.map(str::to_string),
+        })))
+    }
+
+    #[test]
+    fn wait_is_zero_to_thirty_whole_seconds() {
+        assert_eq!(wait_of(None).ok(), Some(Duration::ZERO));
+        assert_eq!(wait_of(Some("0")).ok(), Some(Duration::ZERO));
+        assert_eq!(wait_of(Some("30")).ok(), Some(Duration::from_secs(30)));
+        for bad in ["31", "-1", "1.5", "soon", ""] {
+            assert_eq!(
+                wait_of(Some(bad)).map_err(|e| e.code()).err(),
+                Some("invalid_wait"),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ids_must_be_uuids() {
+        assert!(id(Ok(Path("0191f1a0-0000-7000-8000-000000000000".into()))).is_ok());
+        assert_eq!(
+            id(Ok(Path("42".into()))).map_err(|e| e.code()).err(),
+            Some("invalid_id")
+        );
+    }
+
+    #[test]
+    fn catalog_search_needs_q_and_a_sane_limit() {
+        let parse = |q: Option<&str>, limit: Option<&str>| {
+            catalog_search(Ok(Query(CatalogParams {
+                q: q.map(str::to_string),
+                limit: limit.map(str::to_string),
+            })))
+            .map_err(|e| e.code())
+        };
+        assert_eq!(parse(Some("iu"), None).map(|s| s.limit.get()), Ok(10));
+        assert_eq!(parse(Some("iu"), Some("50")).map(|s| s.limit.get()), Ok(50));
+        assert_eq!(parse(None, None).err(), Some("invalid_query"));
+        assert_eq!(parse(Some("  "), None).err(), Some("invalid_query"));
+        assert_eq!(
+            parse(Some(&"a".repeat(201)), None).err(),
+            Some("invalid_query")
+        );
+        assert_eq!(parse(Some("iu"), Some("0")).err(), Some("invalid_limit"));
+        assert_eq!(parse(Some("iu"), Some("x")).err(), Some("invalid_limit"));
+    }
+}

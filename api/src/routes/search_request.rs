@@ -1,0 +1,203 @@
+//! The body of `POST /v1/searches`, parsed into validated domain types.
+//!
+//! Parsing goes in stages so that each problem gets its own error code: the media type, the
+//! size, JSON at all, an object, only known fields, and then each field through the shared
+//! domain constructors (`Query::parse`, `SearchType::parse`, `ResultLimit::parse`). The fields
+//! are first read raw (`serde_json::Value`) so that a wrong JSON type is reported for that
+//! field, not as unparseable JSON.
+
+use axum::{
+    body::Bytes,
+    extract::rejection::{BytesRejection, FailedToBufferBody},
+    http::{header, HeaderMap},
+};
+use muze_shared::domain::{Query, QueryError, ResultLimit, SearchType};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::ApiError;
+
+/// Largest request body accepted, in bytes. A search request is a few hundred bytes; 16 KiB
+/// leaves room for any legitimate client while keeping a flood of large bodies cheap to refuse.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// The fields a search request may have.
+const FIELDS: [&str; 3] = ["query", "type", "limit"];
+
+// The body as sent, before validation; it is also the `SearchRequest` OpenAPI schema, so its
+// doc comments below are what API users read.
+/// A search: what to look for, what kind of thing, how many results.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = SearchRequest)]
+pub struct RawSearchRequest {
+    /// What to search for: 1 to 200 characters after trimming.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, example = "아이유 좋은 날")]
+    pub query: Option<Value>,
+    /// What kind of thing to search for.
+    #[serde(rename = "type")]
+    #[schema(value_type = Option<String>, default = "track", example = "track")]
+    pub search_type: Option<Value>,
+    /// How many results are wanted.
+    #[schema(value_type = Option<u8>, minimum = 1, maximum = 50, default = 10, example = 10)]
+    pub limit: Option<Value>,
+}
+
+/// A valid search request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchRequest {
+    pub query: Query,
+    pub search_type: SearchType,
+    pub limit: ResultLimit,
+}
+
+impl SearchRequest {
+    /// Parses the request's headers and body (as buffered by axum, with the size limit
+    /// applied) into a valid request, or the specific reason it is not one.
+    pub fn parse(
+        headers: &HeaderMap,
+        body: Result<Bytes, BytesRejection>,
+    ) -> Result<SearchRequest, ApiError> {
+        if !is_json(headers) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = body.map_err(|rejection| match rejection {
+            BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
+                ApiError::PayloadTooLarge
+            }
+            _ => ApiError::InvalidJson,
+        })?;
+        Self::from_json(&bytes)
+    }
+
+    /// Parses a JSON body.
+    pub fn from_json(bytes: &[u8]) -> Result<SearchRequest, ApiError> {
+        let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(bytes) else {
+            return Err(ApiError::InvalidJson);
+        };
+        if let Some(unknown) = object.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+            return Err(ApiError::UnknownField(unknown.clone()));
+        }
+        let raw: RawSearchRequest =
+            serde_json::from_value(Value::Object(object)).map_err(|_| ApiError::InvalidJson)?;
+        Ok(SearchRequest {
+            query: parse_query(raw.query)?,
+            search_type: parse_type(raw.search_type)?,
+            limit: parse_limit(raw.limit)?,
+        })
+    }
+}
+
+/// `application/json`, with or without parameters such as `charset`.
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn parse_query(raw: Option<Value>) -> Result<Query, ApiError> {
+    match raw {
+        None => Err(ApiError::MissingQuery),
+        Some(Value::String(text)) => Query::parse(&text).map_err(|e| match e {
+            QueryError::TooLong => ApiError::QueryTooLong,
+            _ => ApiError::EmptyQuery,
+        }),
+        Some(_) => Err(ApiError::InvalidQuery(
+            "The field `query` must be a string.",
+        )),
+    }
+}
+
+fn parse_type(raw: Option<Value>) -> Result<SearchType, ApiError> {
+    match raw {
+        None => Ok(SearchType::default()),
+        Some(Value::String(name)) => SearchType::parse(&name).map_err(|_| ApiError::InvalidType),
+        Some(_) => Err(ApiError::InvalidType),
+    }
+}
+
+fn parse_limit(raw: Option<Value>) -> Result<ResultLimit, ApiError> {
+    match raw {
+        None => Ok(ResultLimit::default()),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .ok_or(ApiError::InvalidLimit)
+            .and_then(|n| ResultLimit::parse(n).map_err(|_| ApiError::InvalidLimit)),
+        Some(_) => Err(ApiError::InvalidLimit),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(body: &str) -> &'static str {
+        SearchRequest::from_json(body.as_bytes())
+            .expect_err("should be refused")
+            .code()
+    }
+
+    #[test]
+    fn accepts_a_full_request_and_applies_defaults() {
+        let full = SearchRequest::from_json(br#"{"query":" IU ","type":"track","limit":50}"#)
+            .expect("valid");
+        assert_eq!(full.query.as_str(), "IU");
+        assert_eq!(full.limit.get(), 50);
+        let minimal = SearchRequest::from_json(br#"{"query":"IU"}"#).expect("valid");
+        assert_eq!(minimal.search_type, SearchType::Track);
+        assert_eq!(minimal.limit, ResultLimit::DEFAULT);
+    }
+
+    #[test]
+    fn gives_each_problem_its_own_code() {
+        assert_eq!(code("not json"), "invalid_json");
+        assert_eq!(code(r#"["IU"]"#), "invalid_json");
+        assert_eq!(code(r#"{"query":"IU","market":"KR"}"#), "unknown_field");
+        assert_eq!(code(r#"{"limit":5}"#), "missing_query");
+        assert_eq!(code(r#"{"query":5}"#), "invalid_query");
+        assert_eq!(code(r#"{"query":" \t "}"#), "empty_query");
+        assert_eq!(
+            code(&format!(r#"{{"query":"{}"}}"#, "a".repeat(201))),
+            "query_too_long"
+        );
+        assert_eq!(code(r#"{"query":"IU","type":"album"}"#), "invalid_type");
+        assert_eq!(code(r#"{"query":"IU","type":1}"#), "invalid_type");
+        for limit in ["0", "51", "\"10\"", "2.5", "-1", "null1"] {
+            let body = format!(r#"{{"query":"IU","limit":{limit}}}"#);
+            let expected = if limit == "null1" {
+                "invalid_json"
+            } else {
+                "invalid_limit"
+            };
+            assert_eq!(code(&body), expected, "limit {limit}");
+        }
+    }
+
+    #[test]
+    fn names_the_unknown_field() {
+        let err =
+            SearchRequest::from_json(br#"{"query":"IU","market":"KR"}"#).expect_err("refused");
+        assert!(err.to_string().contains("`market`"), "{err}");
+    }
+
+    #[test]
+    fn requires_a_json_content_type() {
+        let mut headers = HeaderMap::new();
+        let body = || Ok(Bytes::from_static(br#"{"query":"IU"}"#));
+        assert_eq!(
+            SearchRequest::parse(&headers, body())
+                .expect_err("no type")
+                .code(),
+            "unsupported_media_type"
+        );
+        headers.insert(header::CONTENT_TYPE, "text/plain".parse().expect("header"));
+        assert!(SearchRequest::parse(&headers, body()).is_err());
+        headers.insert(
+            header::CONTENT_TYPE,
+            "application/json; charset=utf-8".parse().expect("header"),
+        );
+        assert!(SearchRequest::parse(&headers, body()).is_ok());
+    }
+}

@@ -1,0 +1,184 @@
+//! `POST /v1/searches` and `GET /v1/searches/{id}`: where a search starts and where its
+//! answer is collected.
+//!
+//! A new search becomes a job row in Postgres (or joins the identical one already in flight),
+//! then a message on RabbitMQ, published with confirmation. Postgres is the truth: the row
+//! commits first, and if the message cannot be published the row is failed at once, so no job
+//! is left that would never run. Workers (`worker/`) answer the job and announce it with
+//! `NOTIFY`; a long-poll here wakes on that (see `notify.rs`).
+
+use axum::{
+    body::Bytes,
+    extract::{
+        rejection::{BytesRejection, PathRejection, QueryRejection},
+        DefaultBodyLimit, Path, Query, State,
+    },
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use chrono::Utc;
+use muze_shared::{
+    db::searches::{self, Enqueued, NewSearch},
+    domain::{SearchError, SearchView},
+    queue::SearchMessage,
+};
+use uuid::Uuid;
+
+use super::{
+    params::{self, WaitParams},
+    search_request::{RawSearchRequest, SearchRequest, MAX_BODY_BYTES},
+};
+use crate::{error::ApiError, state::AppState};
+
+/// The error a search gets when its job could not be queued.
+const NOT_QUEUED_CODE: &str = "unavailable";
+const NOT_QUEUED_MESSAGE: &str = "The search could not be queued.";
+
+/// The search routes, relative to `/v1`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/searches",
+            post(create).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        )
+        .route("/searches/{id}", get(show))
+}
+
+/// Starts a search, or joins the identical one in flight.
+#[utoipa::path(
+    post,
+    path = "/v1/searches",
+    tag = "searches",
+    request_body(content = RawSearchRequest, content_type = "application/json"),
+    responses(
+        (status = 202, description = "A job is queued, or this request joined the identical one in flight (same id).",
+            body = SearchView,
+            headers(("Location" = String, description = "`/v1/searches/{id}`, where the search is polled"))),
+        (status = 400, description = "`invalid_json`, `unknown_field`, `missing_query`, `invalid_query`, `empty_query`, `query_too_long`, `invalid_type` or `invalid_limit`", body = crate::error::ErrorBody),
+        (status = 401, description = "`unauthorized`", body = crate::error::ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over 16 KiB", body = crate::error::ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = crate::error::ErrorBody),
+        (status = 429, description = "`rate_limited`, with `Retry-After`", body = crate::error::ErrorBody),
+        (status = 503, description = "`unavailable`: the queue or database is unreachable; nothing half-written remains", body = crate::error::ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let request = SearchRequest::parse(&headers, body)?;
+    // Answering from our own catalog (200, `"source": "catalog"`) belongs here, before any job
+    // is created: see the catalog issue.
+    let new = NewSearch {
+        id: Uuid::now_v7(),
+        normalized: request.query.normalize(),
+        query: request.query,
+        search_type: request.search_type,
+        limit: request.limit,
+        deadline_at: Utc::now() + state.search.deadline,
+    };
+    let enqueued = searches::create_or_join(&state.pool, &new).await?;
+    if let Enqueued::Created(id) = enqueued {
+        publish(&state, id, &new).await?;
+    }
+    let id = enqueued.id();
+    let view = searches::view(&state.pool, id).await?.ok_or_else(|| {
+        ApiError::Internal(anyhow::anyhow!("search {id} vanished after enqueueing"))
+    })?;
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, format!("/v1/searches/{id}"))],
+        Json(view),
+    )
+        .into_response())
+}
+
+/// Publishes the job's message. If RabbitMQ does not take it, fails the job (so nothing waits
+/// for a message that will never come) and answers 503.
+async fn publish(state: &AppState, id: Uuid, new: &NewSearch) -> Result<(), ApiError> {
+    let message = SearchMessage {
+        search_id: id,
+        query: new.query.clone(),
+        normalized: new.normalized.clone(),
+        search_type: new.search_type,
+        limit: new.limit,
+        deadline_at: new.deadline_at,
+        retries: 0,
+    };
+    let queue = &state.broker.topology().search.work;
+    match state
+        .broker
+        .publish(queue, &message.to_json(), &id.to_string(), &[])
+        .await
+    {
+        Ok(()) => {
+            // Only an optimisation for the sweeper: without it the job may be published twice,
+            // which the worker tolerates.
+            if let Err(e) = searches::mark_published(&state.pool, id).await {
+                tracing::warn!(search.id = %id, error = %e, "could not record the publish");
+            }
+            Ok(())
+        }
+        Err(publish_error) => {
+            let error = SearchError {
+                code: NOT_QUEUED_CODE.into(),
+                message: NOT_QUEUED_MESSAGE.into(),
+            };
+            if let Err(e) =
+                searches::fail(&state.pool, &state.search.done_channel, id, &[], &error).await
+            {
+                tracing::error!(search.id = %id, error = %e,
+                    "could not fail an unpublished search; the sweeper will publish it");
+            }
+            Err(ApiError::Unavailable(
+                anyhow::Error::new(publish_error).context(format!("while publishing search {id}")),
+            ))
+        }
+    }
+}
+
+/// A search's current state; with `wait`, a long-poll until it is final.
+#[utoipa::path(
+    get,
+    path = "/v1/searches/{id}",
+    tag = "searches",
+    params(("id" = Uuid, Path, description = "The search id from `POST /v1/searches`"), WaitParams),
+    responses(
+        (status = 200, description = "The search: final, or as it stands when `wait` ran out", body = SearchView),
+        (status = 400, description = "`invalid_id` or `invalid_wait`", body = crate::error::ErrorBody),
+        (status = 401, description = "`unauthorized`", body = crate::error::ErrorBody),
+        (status = 404, description = "`not_found`", body = crate::error::ErrorBody),
+        (status = 429, description = "`rate_limited`, with `Retry-After`", body = crate::error::ErrorBody),
+        (status = 503, description = "`unavailable`", body = crate::error::ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn show(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<WaitParams>, QueryRejection>,
+) -> Result<Json<SearchView>, ApiError> {
+    let id = params::id(path)?;
+    let wait = params::wait(query)?;
+    if wait.is_zero() {
+        return current(&state, id).await.map(Json);
+    }
+    // Subscribe first: a search finishing between our read and our wait still wakes us.
+    let subscription = state.notifier.subscribe(id);
+    let view = current(&state, id).await?;
+    if view.status.is_final() {
+        return Ok(Json(view));
+    }
+    subscription.wait(wait).await;
+    current(&state, id).await.map(Json)
+}
+
+async fn current(state: &AppState, id: Uuid) -> Result<SearchView, ApiError> {
+    searches::view(&state.pool, id)
+        .await?
+        .ok_or(ApiError::NotFound("No search has this id."))
+}

@@ -1,0 +1,86 @@
+//! What every handler shares: connections, the accepted keys, the long-poll notifier and the
+//! settings the routes need. Cheap to clone: every field is a handle.
+
+use std::{fmt, sync::Arc, time::Duration};
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use muze_shared::redis_conn::Redis;
+use muze_shared::{db, queue::Broker, Settings};
+use sqlx::PgPool;
+
+use crate::{auth::KeySet, client_limit::ClientLimit, notify::Notifier};
+
+/// The state behind every route.
+#[derive(Clone)]
+pub struct AppState {
+    /// Postgres: jobs and the catalog.
+    pub pool: PgPool,
+    /// Redis: the per-key request counters.
+    pub redis: Redis,
+    /// RabbitMQ: where search jobs are published.
+    pub broker: Arc<Broker>,
+    /// The API keys accepted, client and admin.
+    pub keys: Arc<KeySet>,
+    /// The per-key request limit.
+    pub client_limit: Arc<ClientLimit>,
+    /// Wakes long-polls when a search finishes.
+    pub notifier: Arc<Notifier>,
+    /// Renders `/metrics`.
+    pub metrics: PrometheusHandle,
+    /// Search settings the routes apply.
+    pub search: SearchConfig,
+}
+
+/// The part of [`Settings`] the search routes need.
+#[derive(Debug, Clone)]
+pub struct SearchConfig {
+    /// How long a new search may take before it fails with `deadline_exceeded`.
+    pub deadline: Duration,
+    /// The `NOTIFY` channel finished searches are announced on.
+    pub done_channel: String,
+}
+
+impl AppState {
+    /// Assembles the state from live connections and the settings.
+    pub fn new(
+        settings: &Settings,
+        pool: PgPool,
+        redis: Redis,
+        broker: Arc<Broker>,
+        notifier: Arc<Notifier>,
+        metrics: PrometheusHandle,
+    ) -> AppState {
+        AppState {
+            pool,
+            redis,
+            broker,
+            keys: Arc::new(KeySet::new(
+                &settings.client_keys(),
+                &settings.api.admin_keys,
+            )),
+            client_limit: Arc::new(ClientLimit::new(
+                &settings.namespace,
+                settings.api.requests_per_minute,
+            )),
+            notifier,
+            metrics,
+            search: SearchConfig {
+                deadline: settings.deadline(),
+                done_channel: db::search_done_channel(&settings.namespace),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for AppState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppState")
+            .field("pool", &self.pool)
+            .field("broker", &self.broker)
+            .field("keys", &self.keys)
+            .field("client_limit", &self.client_limit)
+            .field("notifier", &self.notifier)
+            .field("search", &self.search)
+            .finish_non_exhaustive()
+    }
+}

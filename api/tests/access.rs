@@ -1,0 +1,162 @@
+//! Who may call what: API keys, the admin prefix, and the per-key request limit.
+
+mod support;
+
+use reqwest::{header, StatusCode};
+use support::{error_of, TestApp, ADMIN_KEY, KEY};
+use uuid::Uuid;
+
+#[tokio::test]
+async fn v1_without_a_known_bearer_key_is_401_unauthorized() {
+    let app = TestApp::spawn().await;
+    let path = format!("/v1/searches/{}", Uuid::now_v7());
+
+    for authorization in [
+        None,
+        Some("Bearer wrong-key".to_string()),
+        Some(format!("Basic {KEY}")),
+        Some(KEY.to_string()),
+        Some("Bearer ".to_string()),
+    ] {
+        let response = app
+            .get_with_authorization(&path, authorization.as_deref())
+            .await;
+        assert_eq!(
+            error_of(response).await,
+            (StatusCode::UNAUTHORIZED, "unauthorized".into()),
+            "Authorization: {authorization:?}"
+        );
+    }
+
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_post_without_a_key_is_401_and_creates_nothing() {
+    let app = TestApp::spawn().await;
+
+    let response = app
+        .http
+        .post(app.url("/v1/searches"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(r#"{"query":"IU"}"#)
+        .send()
+        .await
+        .expect("sent");
+
+    assert_eq!(
+        error_of(response).await,
+        (StatusCode::UNAUTHORIZED, "unauthorized".into())
+    );
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM searches")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(count, 0);
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn admin_paths_refuse_client_keys_with_403_and_admit_admin_keys() {
+    let app = TestApp::spawn().await;
+
+    let client = app
+        .get_with_authorization("/v1/admin/providers", Some(&format!("Bearer {KEY}")))
+        .await;
+    let admin = app
+        .get_with_authorization("/v1/admin/providers", Some(&format!("Bearer {ADMIN_KEY}")))
+        .await;
+
+    assert_eq!(
+        error_of(client).await,
+        (StatusCode::FORBIDDEN, "forbidden".into())
+    );
+    // No admin route exists yet: an admin gets past the check to a 404.
+    assert_eq!(
+        error_of(admin).await,
+        (StatusCode::NOT_FOUND, "not_found".into())
+    );
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_admin_key_is_also_a_client_key() {
+    let app = TestApp::spawn().await;
+
+    let response = app
+        .get_with_authorization(
+            &format!("/v1/searches/{}", Uuid::now_v7()),
+            Some(&format!("Bearer {ADMIN_KEY}")),
+        )
+        .await;
+
+    assert_eq!(
+        error_of(response).await,
+        (StatusCode::NOT_FOUND, "not_found".into())
+    );
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_key_over_its_requests_per_minute_gets_429_with_retry_after() {
+    let app = TestApp::spawn_with(&[("MUZE__API__REQUESTS_PER_MINUTE", "3")]).await;
+    let path = format!("/v1/searches/{}", Uuid::now_v7());
+
+    // Three requests fit in any minute. If a minute boundary falls between requests, the
+    // count starts over once, so a refusal must come within seven.
+    let mut statuses = Vec::new();
+    let mut refused = None;
+    for _ in 0..7 {
+        let response = app.get(&path).await;
+        statuses.push(response.status());
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some(response);
+            break;
+        }
+    }
+
+    assert!(
+        statuses[..3].iter().all(|s| *s == StatusCode::NOT_FOUND),
+        "{statuses:?}"
+    );
+    let refused = refused.unwrap_or_else(|| panic!("never limited: {statuses:?}"));
+    let retry_after: u64 = refused.headers()[header::RETRY_AFTER]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
+    assert_eq!(
+        error_of(refused).await,
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited".into())
+    );
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_request_limit_is_per_key() {
+    let app = TestApp::spawn_with(&[("MUZE__API__REQUESTS_PER_MINUTE", "1")]).await;
+    let path = format!("/v1/searches/{}", Uuid::now_v7());
+
+    let client = app.get(&path).await;
+    let admin = app
+        .get_with_authorization(&path, Some(&format!("Bearer {ADMIN_KEY}")))
+        .await;
+
+    // The client key used up its one request; the admin key's first is still within its own.
+    assert_eq!(client.status(), StatusCode::NOT_FOUND);
+    assert_eq!(admin.status(), StatusCode::NOT_FOUND);
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn operational_endpoints_need_no_key() {
+    let app = TestApp::spawn().await;
+
+    for path in ["/healthz", "/readyz", "/metrics", "/openapi.json"] {
+        let response = app.get_with_authorization(path, None).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+
+    app.cleanup().await;
+}

@@ -1,0 +1,284 @@
+//! A real `muze-api` for each test, against the real Postgres, Redis and RabbitMQ.
+//!
+//! Every [`TestApp`] gets its own database (`muze_test_<uuid>`, created by `db::connect`
+//! itself), its own namespace (queues, Redis keys, notification channel) and its own port, so
+//! tests run in parallel and in any order. [`TestApp::cleanup`] stops the server and drops the
+//! database and the namespace's queues; a test that fails before it leaves them behind.
+//!
+//! Each test binary uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use std::{net::SocketAddr, time::Duration};
+
+use chrono::Utc;
+use lapin::options::{BasicGetOptions, QueueDeleteOptions};
+use muze_api::Api;
+use muze_shared::{
+    db::{self, searches},
+    domain::{Attempt, AttemptOutcome, ProviderName, ProviderTrack},
+    queue::{Broker, SearchMessage, Topology, DELAY_TIERS_MS},
+    telemetry, Settings,
+};
+use reqwest::{header, Response, StatusCode};
+use secrecy::SecretString;
+use serde_json::Value;
+use sqlx::{Connection, PgConnection, PgPool};
+use tokio::{sync::oneshot, task::JoinHandle};
+use uuid::Uuid;
+
+/// The client key every test app accepts.
+pub const KEY: &str = "test-key";
+/// The admin key every test app accepts.
+pub const ADMIN_KEY: &str = "admin-key";
+
+const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
+const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+/// A running API with its own database and namespace.
+#[derive(Debug)]
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub namespace: String,
+    pub settings: Settings,
+    /// The test's own connection to the app's database, to act as a worker would.
+    pub pool: PgPool,
+    pub http: reqwest::Client,
+    db_name: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    /// An app with the test settings.
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(&[]).await
+    }
+
+    /// An app with the test settings plus `extra` `MUZE__*` variables.
+    pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
+        if std::env::var_os("TEST_LOG").is_some() {
+            telemetry::init(None);
+        }
+        let id = Uuid::new_v4().simple().to_string();
+        let namespace = format!("t{}", &id[..12]);
+        let db_name = format!("muze_test_{id}");
+        let mut env: Vec<(String, String)> = [
+            ("MUZE__NAMESPACE", namespace.as_str()),
+            ("MUZE__DATABASE__URL", &format!("{POSTGRES}/{db_name}")),
+            ("MUZE__DATABASE__MAX_CONNECTIONS", "4"),
+            ("MUZE__AMQP__URL", AMQP),
+            ("MUZE__API__BIND", "127.0.0.1:0"),
+            ("MUZE__API__KEYS", KEY),
+            ("MUZE__API__ADMIN_KEYS", ADMIN_KEY),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let settings = Settings::load_from(None, env).expect("test settings load");
+        let api = Api::build(settings.clone()).await.expect("API builds");
+        let addr = api.local_addr();
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(api.run(async {
+            let _ = stopped.await;
+        }));
+        let pool = db::connect(&settings.database.url, 2)
+            .await
+            .expect("test pool");
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("HTTP client");
+        TestApp {
+            addr,
+            namespace,
+            settings,
+            pool,
+            http,
+            db_name,
+            shutdown: Some(shutdown),
+            server: Some(server),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// `POST /v1/searches` with the client key and a JSON body.
+    pub async fn post_search(&self, body: Value) -> Response {
+        self.post_raw(body.to_string(), Some("application/json"))
+            .await
+    }
+
+    /// `POST /v1/searches` with the client key, any body and content type.
+    pub async fn post_raw(
+        &self,
+        body: impl Into<reqwest::Body>,
+        content_type: Option<&str>,
+    ) -> Response {
+        let mut request = self
+            .http
+            .post(self.url("/v1/searches"))
+            .bearer_auth(KEY)
+            .body(body);
+        if let Some(content_type) = content_type {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    /// `GET path` with the client key.
+    pub async fn get(&self, path: &str) -> Response {
+        self.get_with_authorization(path, Some(&format!("Bearer {KEY}")))
+            .await
+    }
+
+    /// `GET path` with the given `Authorization` header, or none.
+    pub async fn get_with_authorization(
+        &self,
+        path: &str,
+        authorization: Option<&str>,
+    ) -> Response {
+        let mut request = self.http.get(self.url(path));
+        if let Some(value) = authorization {
+            request = request.header(header::AUTHORIZATION, value);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    /// Posts a search that must be accepted, and returns its JSON.
+    pub async fn search(&self, query: &str) -> Value {
+        let response = self
+            .post_search(serde_json::json!({ "query": query }))
+            .await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        response.json().await.expect("search JSON")
+    }
+
+    /// Does what a worker does when a provider answered: claim the job, then store the answer
+    /// (tracks, results, final state, NOTIFY) in one transaction. The real code path.
+    pub async fn answer_search(&self, id: Uuid, found: &[ProviderTrack]) {
+        let claim = searches::claim(&self.pool, id, 30).await.expect("claim");
+        assert!(matches!(claim, searches::Claim::Claimed(_)), "{claim:?}");
+        let attempt = Attempt {
+            provider: ProviderName::Spotify,
+            outcome: AttemptOutcome::Ok,
+            at: Utc::now(),
+            detail: None,
+        };
+        let finished = searches::succeed(
+            &self.pool,
+            &db::search_done_channel(&self.namespace),
+            id,
+            "spotify",
+            &[attempt],
+            found,
+        )
+        .await
+        .expect("succeed");
+        assert_eq!(finished, searches::Finish::Done);
+    }
+
+    /// Takes one message from the namespace's search queue, if there is one.
+    pub async fn take_queued_message(&self) -> Option<SearchMessage> {
+        let broker = self.broker().await;
+        let channel = broker.channel().await.expect("channel");
+        let got = channel
+            .basic_get(
+                &Topology::new(&self.namespace, 5).search.work,
+                BasicGetOptions { no_ack: true },
+            )
+            .await
+            .expect("basic.get");
+        broker.close().await;
+        got.map(|m| SearchMessage::from_json(&m.delivery.data).expect("a SearchMessage"))
+    }
+
+    /// Deletes one of the namespace's queues (to make publishing fail).
+    pub async fn delete_queue(&self, queue: &str) {
+        let broker = self.broker().await;
+        let channel = broker.channel().await.expect("channel");
+        channel
+            .queue_delete(queue, QueueDeleteOptions::default())
+            .await
+            .expect("queue.delete");
+        broker.close().await;
+    }
+
+    async fn broker(&self) -> std::sync::Arc<Broker> {
+        Broker::connect(
+            SecretString::from(AMQP),
+            Topology::new(&self.namespace, self.settings.worker.delivery_limit),
+        )
+        .await
+        .expect("test broker")
+    }
+
+    /// Stops the app, then drops its database and queues.
+    pub async fn cleanup(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+        }
+        self.pool.close().await;
+        if let Ok(mut admin) = PgConnection::connect(&format!("{POSTGRES}/postgres")).await {
+            let _ = sqlx::query(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.db_name
+            ))
+            .execute(&mut admin)
+            .await;
+            let _ = admin.close().await;
+        }
+        let broker = self.broker().await;
+        if let Ok(channel) = broker.channel().await {
+            let topology = Topology::new(&self.namespace, 5);
+            let queues = [topology.search.work.clone(), topology.search.parked.clone()]
+                .into_iter()
+                .chain(DELAY_TIERS_MS.iter().map(|t| topology.search.delay(*t)));
+            for queue in queues {
+                let _ = channel
+                    .queue_delete(&queue, QueueDeleteOptions::default())
+                    .await;
+            }
+        }
+        broker.close().await;
+    }
+}
+
+/// Status and `error.code` of an error response (asserting the contract's error shape).
+pub async fn error_of(response: Response) -> (StatusCode, String) {
+    let status = response.status();
+    let body: Value = response.json().await.expect("error body is JSON");
+    let code = body["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error.code in {body}"))
+        .to_string();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "no error.message in {body}"
+    );
+    (status, code)
+}
+
+/// A track as Spotify would describe it.
+pub fn spotify_track(provider_id: &str, title: &str, artist: &str) -> ProviderTrack {
+    ProviderTrack {
+        provider: ProviderName::Spotify,
+        provider_id: provider_id.to_string(),
+        url: format!("https://open.spotify.com/track/{provider_id}"),
+        title: title.to_string(),
+        artists: vec![artist.to_string()],
+        album: Some("Real".to_string()),
+        duration_ms: Some(233_000),
+        isrc: None,
+        release_date: Some("2010-12-09".to_string()),
+        image_url: None,
+    }
+}
