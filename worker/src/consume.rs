@@ -1,0 +1,103 @@
+//! The consumer: takes search deliveries from RabbitMQ and runs them concurrently.
+//!
+//! The broker's prefetch equals the worker's concurrency, so RabbitMQ never hands this process
+//! more jobs than it runs at once; each job is acked only after its outcome is committed.
+//! A lost connection is re-established with jittered backoff and the consumer re-created.
+//! On shutdown the consumer is cancelled first (no new deliveries), then in-flight jobs finish
+//! and ack.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use lapin::{
+    options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions},
+    types::FieldTable,
+};
+use rand::Rng;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use crate::{
+    job_error::{settle, JobError},
+    search_job::{self, JobContext},
+};
+use muze_shared::queue::SearchMessage;
+
+/// Longest pause between reconnection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// Consumes until `stop` is cancelled, then waits for in-flight jobs.
+pub async fn run(ctx: JobContext, concurrency: u16, stop: CancellationToken) {
+    let tracker = TaskTracker::new();
+    let mut failures: u32 = 0;
+    while !stop.is_cancelled() {
+        match consume_once(&ctx, concurrency, &stop, &tracker).await {
+            Ok(()) => failures = 0,
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                let wait = backoff(failures);
+                tracing::warn!(error = %e, retry.in_ms = wait.as_millis() as u64, "consumer lost; reconnecting");
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = stop.cancelled() => {}
+                }
+            }
+        }
+    }
+    tracker.close();
+    tracing::info!(in_flight = tracker.len(), "waiting for in-flight jobs");
+    tracker.wait().await;
+}
+
+fn backoff(failures: u32) -> Duration {
+    let base = Duration::from_millis(200u64.saturating_mul(1 << failures.min(6)));
+    let capped = base.min(MAX_BACKOFF);
+    let jitter = rand::rng().random_range(0..=capped.as_millis() as u64 / 2);
+    capped / 2 + Duration::from_millis(jitter)
+}
+
+/// One consumer session; returns `Ok` on shutdown and `Err` when the connection is lost.
+async fn consume_once(
+    ctx: &JobContext,
+    concurrency: u16,
+    stop: &CancellationToken,
+    tracker: &TaskTracker,
+) -> anyhow::Result<()> {
+    let channel = ctx.broker.channel().await?;
+    channel
+        .basic_qos(concurrency, BasicQosOptions::default())
+        .await?;
+    let queue = ctx.broker.topology().search.work.clone();
+    let tag = format!("muze-worker-{}", uuid::Uuid::new_v4());
+    let mut consumer = channel
+        .basic_consume(
+            &queue,
+            &tag,
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    tracing::info!(queue = %queue, concurrency, "consuming");
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => {
+                let _ = channel.basic_cancel(&tag, BasicCancelOptions::default()).await;
+                return Ok(());
+            }
+            next = consumer.next() => match next {
+                Some(Ok(delivery)) => {
+                    let ctx = ctx.clone();
+                    tracker.spawn(async move {
+                        let message = SearchMessage::from_json(&delivery.data);
+                        let result = match &message {
+                            Ok(m) => search_job::run(&ctx, m).await,
+                            Err(e) => Err(JobError::Poison(format!("unreadable message: {e}"))),
+                        };
+                        settle(&ctx, &delivery, message.as_ref().ok(), result).await;
+                    });
+                }
+                Some(Err(e)) => return Err(e.into()),
+                None => anyhow::bail!("consumer stream ended"),
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! `muze-worker`: consumes search jobs from RabbitMQ, asks music providers in fallback order,
+//! and writes answers to Postgres.
+//!
+//! A request's path through this crate: [`consume`] takes a delivery → [`search_job`] claims
+//! the job and runs [`providers::fallback`] over the clients in [`providers`] → the answer is
+//! stored through `muze_shared::db` → [`job_error::settle`] acks, retries or parks.
+//! [`sweeper`] repairs what crashes leave behind.
+
+pub mod consume;
+pub mod job_error;
+pub mod providers;
+pub mod search_job;
+pub mod sweeper;
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use muze_shared::{
+    db,
+    queue::{Broker, Topology},
+    rate_limit::RateLimiter,
+    redis_conn, Settings,
+};
+use tokio_util::sync::CancellationToken;
+
+use search_job::JobContext;
+
+/// A worker process, connected and ready to consume.
+#[derive(Debug)]
+pub struct Worker {
+    ctx: JobContext,
+    concurrency: u16,
+    sweep_interval: Duration,
+}
+
+impl Worker {
+    /// Connects to Postgres (migrating if needed) and RabbitMQ and builds the providers.
+    pub async fn build(settings: Settings) -> anyhow::Result<Worker> {
+        let pool = db::connect(&settings.database.url, settings.database.max_connections)
+            .await
+            .context("Postgres")?;
+        let topology = Topology::new(&settings.namespace, settings.worker.delivery_limit);
+        let broker = Broker::connect(settings.amqp.url.clone(), topology)
+            .await
+            .context("RabbitMQ")?;
+        let redis = redis_conn::Redis::connect(&settings.redis.url)
+            .await
+            .context("Redis")?;
+        let limiter = Arc::new(RateLimiter::new(&settings, redis));
+        let providers = providers::build_providers(&settings, &settings.search.providers);
+        if providers.is_empty() {
+            tracing::warn!(
+                "no provider is enabled: every search will fail with upstream_unavailable"
+            );
+        }
+        Ok(Worker {
+            ctx: JobContext {
+                pool,
+                broker,
+                providers: Arc::new(providers),
+                limiter,
+                lease_secs: settings.worker.lease_secs,
+                done_channel: db::search_done_channel(&settings.namespace),
+            },
+            concurrency: settings.worker.concurrency,
+            sweep_interval: Duration::from_secs(settings.worker.sweep_interval_secs.max(1)),
+        })
+    }
+
+    /// Consumes and sweeps until `shutdown` resolves; then stops taking deliveries, lets
+    /// in-flight jobs commit and ack, and closes connections.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let stop = CancellationToken::new();
+        let sweeper = tokio::spawn(sweeper::run(
+            self.ctx.clone(),
+            self.sweep_interval,
+            stop.clone(),
+        ));
+        let consumer = tokio::spawn(consume::run(
+            self.ctx.clone(),
+            self.concurrency,
+            stop.clone(),
+        ));
+        shutdown.await;
+        stop.cancel();
+        consumer.await.context("consumer task")?;
+        sweeper.await.context("sweeper task")?;
+        self.ctx.broker.close().await;
+        self.ctx.pool.close().await;
+        tracing::info!("worker stopped");
+        Ok(())
+    }
+}

@@ -1,0 +1,301 @@
+//! Deezer's public API (keyless): `GET /search?q&limit`.
+//!
+//! Deezer reports its errors with HTTP 200 and a JSON `error` object, so the body decides the
+//! outcome, not the status: code 4 is its 50-per-5-seconds-per-IP quota, 700 "service busy",
+//! 800 "no data" (a valid empty answer). Search items carry no ISRC (only `/track/{id}` does)
+//! and give `duration` in seconds.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use muze_shared::{
+    config::ProviderSettings,
+    domain::{ProviderName, ProviderTrack},
+};
+use serde::Deserialize;
+use url::Url;
+
+use super::{http, spotify::join, Provider, ProviderError};
+
+/// Largest page Deezer serves per request.
+const MAX_LIMIT: u8 = 100;
+/// Deezer sends no `Retry-After`; its quota window is 5 seconds.
+const QUOTA_BACKOFF: Duration = Duration::from_secs(5);
+/// `error.code` values from Deezer's error table.
+const QUOTA: i64 = 4;
+const SERVICE_BUSY: i64 = 700;
+const DATA_NOT_FOUND: i64 = 800;
+
+/// The Deezer client.
+#[derive(Debug)]
+pub struct Deezer {
+    client: reqwest::Client,
+    search_url: Url,
+    page_size: u8,
+}
+
+impl Deezer {
+    /// Builds the client; Deezer needs no credentials, so this always succeeds.
+    pub fn new(settings: &ProviderSettings) -> Option<Deezer> {
+        Some(Deezer {
+            client: http::client(settings.timeout()),
+            search_url: join(&settings.base_url, "search"),
+            page_size: settings.page_size.min(MAX_LIMIT),
+        })
+    }
+
+    /// The search request, built but not sent.
+    fn request(&self, query: &str, limit: u8) -> Result<reqwest::Request, ProviderError> {
+        let limit = limit.clamp(1, self.page_size).to_string();
+        self.client
+            .get(self.search_url.clone())
+            .query(&[("q", query), ("limit", limit.as_str())])
+            .build()
+            .map_err(|_| ProviderError::Permanent("could not build the search request".into()))
+    }
+}
+
+#[async_trait]
+impl Provider for Deezer {
+    fn name(&self) -> ProviderName {
+        ProviderName::Deezer
+    }
+
+    async fn search(&self, query: &str, limit: u8) -> Result<Vec<ProviderTrack>, ProviderError> {
+        let request = self.request(query, limit)?;
+        let response = self
+            .client
+            .execute(request)
+            .await
+            .map_err(|e| ProviderError::from_reqwest(&e))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(http::classify_status(status, response.headers()));
+        }
+        let body: SearchResponse = http::json(response).await?;
+        interpret(body)
+    }
+}
+
+/// A 200 answer: either an `error` object or the results.
+fn interpret(body: SearchResponse) -> Result<Vec<ProviderTrack>, ProviderError> {
+    let Some(error) = body.error else {
+        return Ok(parse(body.data.unwrap_or_default()));
+    };
+    let describe = || {
+        format!(
+            "Deezer error {} {}: {}",
+            error.code.map_or_else(|| "?".into(), |c| c.to_string()),
+            error.kind.as_deref().unwrap_or("?"),
+            error.message.as_deref().unwrap_or("")
+        )
+    };
+    match error.code {
+        Some(QUOTA) => Err(ProviderError::RateLimited {
+            retry_after: Some(QUOTA_BACKOFF),
+        }),
+        Some(SERVICE_BUSY) => Err(ProviderError::Transient(describe())),
+        Some(DATA_NOT_FOUND) => Ok(Vec::new()),
+        _ => Err(ProviderError::Permanent(describe())),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct SearchResponse {
+    data: Option<Vec<Option<TrackItem>>>,
+    error: Option<ErrorObject>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorObject {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    message: Option<String>,
+    code: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TrackItem {
+    id: Option<i64>,
+    title: Option<String>,
+    link: Option<String>,
+    /// Seconds.
+    duration: Option<i64>,
+    artist: Option<ArtistItem>,
+    album: Option<AlbumItem>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ArtistItem {
+    name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct AlbumItem {
+    title: Option<String>,
+    cover_big: Option<String>,
+    cover_medium: Option<String>,
+}
+
+fn parse(items: Vec<Option<TrackItem>>) -> Vec<ProviderTrack> {
+    items
+        .into_iter()
+        .flatten()
+        .filter_map(|t| {
+            let id = t.id?;
+            let title = t.title.filter(|s| !s.trim().is_empty())?;
+            let (album, image_url) = match t.album {
+                Some(a) => (a.title, a.cover_big.or(a.cover_medium)),
+                None => (None, None),
+            };
+            Some(ProviderTrack {
+                provider: ProviderName::Deezer,
+                provider_id: id.to_string(),
+                url: t
+                    .link
+                    .filter(|l| !l.is_empty())
+                    .unwrap_or_else(|| format!("https://www.deezer.com/track/{id}")),
+                title,
+                artists: t
+                    .artist
+                    .and_then(|a| a.name)
+                    .filter(|n| !n.trim().is_empty())
+                    .into_iter()
+                    .collect(),
+                album: album.filter(|a| !a.is_empty()),
+                duration_ms: t
+                    .duration
+                    .filter(|&s| s > 0)
+                    .and_then(|s| i32::try_from(s.checked_mul(1000)?).ok()),
+                // Search items have none; `/track/{id}` would cost another call.
+                isrc: None,
+                release_date: None,
+                image_url: image_url.filter(|u| !u.is_empty()),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn interpret_json(json: &str) -> Result<Vec<ProviderTrack>, ProviderError> {
+        interpret(serde_json::from_str(json).expect("valid payload"))
+    }
+
+    #[test]
+    fn parses_search_items() {
+        let tracks = interpret_json(
+            r#"{"data":[{"id":3135553,"readable":true,"title":"One More Time","title_short":"One More Time",
+            "title_version":"","link":"https://www.deezer.com/track/3135553","duration":320,"rank":851865,
+            "explicit_lyrics":false,"explicit_content_lyrics":0,"explicit_content_cover":0,
+            "preview":"https://cdns-preview-e.dzcdn.net/stream/c-e77d23e0c8ed7567a507a6d1b6a9ca1b-7.mp3",
+            "md5_image":"2e018122cb56986277102d2041a592c8",
+            "artist":{"id":27,"name":"Daft Punk","link":"https://www.deezer.com/artist/27",
+              "picture_medium":"https://e-cdns-images.dzcdn.net/images/artist/f2bc/250x250-000000-80-0-0.jpg",
+              "tracklist":"https://api.deezer.com/artist/27/top?limit=50","type":"artist"},
+            "album":{"id":302127,"title":"Discovery",
+              "cover_medium":"https://e-cdns-images.dzcdn.net/images/cover/2e01/250x250-000000-80-0-0.jpg",
+              "tracklist":"https://api.deezer.com/album/302127/tracks","type":"album"},
+            "type":"track"}],
+            "total":41,"next":"https://api.deezer.com/search?q=one%20more%20time%20daft%20punk&index=25"}"#,
+        )
+        .expect("results");
+        assert_eq!(tracks.len(), 1);
+        let t = &tracks[0];
+        assert_eq!(t.provider, ProviderName::Deezer);
+        assert_eq!(t.provider_id, "3135553");
+        assert_eq!(t.url, "https://www.deezer.com/track/3135553");
+        assert_eq!(t.title, "One More Time");
+        assert_eq!(t.artists, vec!["Daft Punk"]);
+        assert_eq!(t.album.as_deref(), Some("Discovery"));
+        assert_eq!(t.duration_ms, Some(320_000), "seconds become milliseconds");
+        assert_eq!(t.isrc, None);
+        assert_eq!(
+            t.image_url.as_deref(),
+            Some("https://e-cdns-images.dzcdn.net/images/cover/2e01/250x250-000000-80-0-0.jpg")
+        );
+    }
+
+    #[test]
+    fn tolerates_missing_optional_fields_and_prefers_the_big_cover() {
+        let tracks = interpret_json(
+            r#"{"data":[
+              {"id":1109731,"title":"좋은 날","duration":233,"artist":{"name":"아이유"},
+               "album":{"title":"Real","cover_medium":"https://cdn/m.jpg","cover_big":"https://cdn/b.jpg","cover_xl":"https://cdn/xl.jpg"},
+               "future_field":[1,2]},
+              {"id":42,"title":"Hype Boy"},
+              {"title":"no id"},
+              null]}"#,
+        )
+        .expect("results");
+        assert_eq!(tracks.len(), 2);
+        assert_eq!(tracks[0].artists, vec!["아이유"]);
+        assert_eq!(tracks[0].image_url.as_deref(), Some("https://cdn/b.jpg"));
+        assert_eq!(tracks[1].url, "https://www.deezer.com/track/42");
+        assert!(tracks[1].artists.is_empty());
+        assert_eq!(
+            (tracks[1].duration_ms, tracks[1].album.as_deref()),
+            (None, None)
+        );
+    }
+
+    #[test]
+    fn empty_data_is_an_empty_answer() {
+        assert_eq!(interpret_json(r#"{"data":[],"total":0}"#), Ok(vec![]));
+        assert_eq!(interpret_json("{}"), Ok(vec![]));
+    }
+
+    #[test]
+    fn quota_error_with_http_200_is_rate_limited_for_five_seconds() {
+        assert_eq!(
+            interpret_json(
+                r#"{"error":{"type":"Exception","message":"Quota limit exceeded","code":4}}"#
+            ),
+            Err(ProviderError::RateLimited {
+                retry_after: Some(Duration::from_secs(5))
+            })
+        );
+    }
+
+    #[test]
+    fn no_data_error_is_an_empty_answer() {
+        assert_eq!(
+            interpret_json(r#"{"error":{"type":"DataException","message":"no data","code":800}}"#),
+            Ok(vec![])
+        );
+    }
+
+    #[test]
+    fn classifies_other_deezer_errors() {
+        assert!(matches!(
+            interpret_json(r#"{"error":{"type":"Exception","message":"Service busy","code":700}}"#),
+            Err(ProviderError::Transient(_))
+        ));
+        assert_eq!(
+            interpret_json(
+                r#"{"error":{"type":"ParameterException","message":"Wrong parameter","code":500}}"#
+            ),
+            Err(ProviderError::Permanent(
+                "Deezer error 500 ParameterException: Wrong parameter".into()
+            ))
+        );
+        assert!(matches!(
+            interpret_json(r#"{"error":{}}"#),
+            Err(ProviderError::Permanent(_))
+        ));
+    }
+
+    #[test]
+    fn builds_without_credentials_and_caps_the_limit() {
+        let s = muze_shared::Settings::load_from(None, Vec::<(String, String)>::new())
+            .expect("defaults");
+        let deezer = Deezer::new(&s.providers.deezer).expect("keyless");
+        let request = deezer.request("아이유", 200).expect("request");
+        assert_eq!(
+            request.url().as_str(),
+            "https://api.deezer.com/search?q=%EC%95%84%EC%9D%B4%EC%9C%A0&limit=10"
+        );
+    }
+}

@@ -1,0 +1,184 @@
+//! Budget-aware fallback: ask each provider in order until one has results.
+//!
+//! Before each call the provider's shared budget is asked for a token. A provider without
+//! budget right now (window full, cooling down after a 429, circuit open, quota spent) is
+//! skipped at once for the next one: the user is waiting. Only when every remaining provider is
+//! out of budget does the job wait: in place when the earliest token frees within
+//! [`MAX_WAIT_IN_PLACE`], otherwise the caller sends it through a delay queue for exactly that
+//! long. Waiting for budget is not an attempt; every real call is, and its outcome feeds the
+//! shared limiter (cooldown, circuit breaker, adaptive limit).
+
+use std::{collections::HashSet, sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use muze_shared::{
+    domain::{Attempt, AttemptOutcome, ProviderName, ProviderTrack},
+    rate_limit::{Decision, Outcome, Priority, RateLimiter},
+};
+
+use super::{Provider, ProviderError};
+
+/// Waits for budget up to this long happen inside the job; longer ones go through the queue.
+pub const MAX_WAIT_IN_PLACE: Duration = Duration::from_secs(1);
+/// How long to wait when the limiter itself cannot be reached.
+const LIMITER_DOWN_WAIT: Duration = Duration::from_secs(1);
+/// A 429 without `Retry-After` still cools the provider down this long.
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// What walking the providers produced.
+#[derive(Debug, Default)]
+pub struct FallbackResult {
+    /// The first provider with results, and the results.
+    pub answer: Option<(ProviderName, Vec<ProviderTrack>)>,
+    /// One entry per call made, in order.
+    pub attempts: Vec<Attempt>,
+    /// The first provider that answered "no results".
+    pub empty_from: Option<ProviderName>,
+    /// A provider failed in a way that may pass by itself (timeout, 5xx, connection).
+    pub transient: bool,
+    /// Some provider could not be called for lack of budget, or said 429: when budget frees.
+    pub budget_wait: Option<Duration>,
+}
+
+/// Walks `providers` in order under the shared budget.
+pub async fn search(
+    providers: &[Arc<dyn Provider>],
+    limiter: &RateLimiter,
+    priority: Priority,
+    query: &str,
+    limit: u8,
+    deadline: DateTime<Utc>,
+) -> FallbackResult {
+    let mut result = FallbackResult::default();
+    // Providers already called in this job are not called again.
+    let mut called: HashSet<ProviderName> = HashSet::new();
+    loop {
+        let mut soonest: Option<Duration> = None;
+        for provider in providers {
+            let name = provider.name();
+            if called.contains(&name) {
+                continue;
+            }
+            if Utc::now() >= deadline {
+                return result;
+            }
+            match limiter.acquire(name, priority).await {
+                Ok(Decision::Granted) => {}
+                Ok(Decision::Wait { wait, reason }) => {
+                    tracing::debug!(provider = %name, ?reason, wait.ms = wait.as_millis() as u64, "no budget; skipping");
+                    soonest = Some(soonest.map_or(wait, |s| s.min(wait)));
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(provider = %name, error = %e, "limiter unreachable; not calling the provider");
+                    soonest = Some(soonest.map_or(LIMITER_DOWN_WAIT, |s| s.min(LIMITER_DOWN_WAIT)));
+                    continue;
+                }
+            }
+            called.insert(name);
+            if call(provider.as_ref(), limiter, query, limit, &mut result).await {
+                return result;
+            }
+            if let Some(Attempt {
+                outcome: AttemptOutcome::RateLimited,
+                ..
+            }) = result.attempts.last()
+            {
+                // Throttled by the provider itself: it may take calls again after the cooldown.
+                called.remove(&name);
+            }
+        }
+        let Some(wait) = soonest else {
+            return result;
+        };
+        let budget_free_at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+        if wait > MAX_WAIT_IN_PLACE || budget_free_at >= deadline {
+            result.budget_wait = Some(wait);
+            return result;
+        }
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// Makes one call and records it; returns whether it produced the answer.
+async fn call(
+    provider: &dyn Provider,
+    limiter: &RateLimiter,
+    query: &str,
+    limit: u8,
+    result: &mut FallbackResult,
+) -> bool {
+    let name = provider.name();
+    let at = Utc::now();
+    let outcome = provider.search(query, limit).await;
+    let report = match &outcome {
+        Ok(_) => Some(Outcome::Ok),
+        Err(ProviderError::RateLimited { retry_after }) => Some(Outcome::Throttled {
+            retry_after: retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
+        }),
+        Err(ProviderError::QuotaExhausted { until }) => Some(Outcome::QuotaExhausted {
+            until: until.unwrap_or_else(|| Utc::now() + chrono::Duration::hours(1)),
+        }),
+        Err(ProviderError::Timeout | ProviderError::Transient(_)) => Some(Outcome::Transient),
+        // Bad credentials or a malformed body say nothing about load or health.
+        Err(ProviderError::Permanent(_)) => None,
+    };
+    if let Some(report) = report {
+        if let Err(e) = limiter.report(name, report).await {
+            tracing::warn!(provider = %name, error = %e, "could not report the call's outcome");
+        }
+    }
+    let label = match &outcome {
+        Ok(t) if t.is_empty() => "empty",
+        Ok(_) => "ok",
+        Err(e) => match e.outcome() {
+            AttemptOutcome::RateLimited => "rate_limited",
+            AttemptOutcome::Timeout => "timeout",
+            _ => "error",
+        },
+    };
+    metrics::counter!("muze_provider_calls_total", "provider" => name.as_str(), "outcome" => label)
+        .increment(1);
+    match outcome {
+        Ok(tracks) if !tracks.is_empty() => {
+            result
+                .attempts
+                .push(attempt(name, AttemptOutcome::Ok, at, None));
+            result.answer = Some((name, tracks));
+            true
+        }
+        Ok(_) => {
+            result
+                .attempts
+                .push(attempt(name, AttemptOutcome::Empty, at, None));
+            result.empty_from.get_or_insert(name);
+            false
+        }
+        Err(error) => {
+            tracing::info!(provider = %name, error = %error, "provider failed; falling back");
+            match &error {
+                ProviderError::RateLimited { .. } | ProviderError::QuotaExhausted { .. } => {}
+                ProviderError::Timeout | ProviderError::Transient(_) => result.transient = true,
+                ProviderError::Permanent(_) => {}
+            }
+            result
+                .attempts
+                .push(attempt(name, error.outcome(), at, Some(error.to_string())));
+            false
+        }
+    }
+}
+
+fn attempt(
+    provider: ProviderName,
+    outcome: AttemptOutcome,
+    at: DateTime<Utc>,
+    detail: Option<String>,
+) -> Attempt {
+    Attempt {
+        provider,
+        outcome,
+        at,
+        detail,
+    }
+}

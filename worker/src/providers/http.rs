@@ -1,0 +1,64 @@
+//! HTTP plumbing shared by the provider clients: one client per provider with its timeout and
+//! an honest User-Agent, and the reading of status codes every API uses the same way.
+
+use std::time::Duration;
+
+use reqwest::{header::HeaderMap, StatusCode};
+
+use super::ProviderError;
+
+/// Identifies us to providers (MusicBrainz rejects anonymous clients).
+pub const USER_AGENT: &str = concat!(
+    "MuzeSearch/",
+    env!("CARGO_PKG_VERSION"),
+    " ( https://github.com/muze-search/muze ; ops@muze.example )"
+);
+
+/// A client for one provider.
+pub fn client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(3)))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build()
+        .unwrap_or_default()
+}
+
+/// `Retry-After` in seconds, if present and numeric.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+/// The usual reading of a non-success status: 429 throttled, 5xx transient, other 4xx
+/// permanent.
+pub fn classify_status(status: StatusCode, headers: &HeaderMap) -> ProviderError {
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        ProviderError::RateLimited {
+            retry_after: retry_after(headers),
+        }
+    } else if status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT {
+        ProviderError::Transient(format!("HTTP {}", status.as_u16()))
+    } else {
+        ProviderError::Permanent(format!("HTTP {}", status.as_u16()))
+    }
+}
+
+/// Reads a body as JSON of type `T`; anything else is a malformed body.
+pub async fn json<T: serde::de::DeserializeOwned>(
+    response: reqwest::Response,
+) -> Result<T, ProviderError> {
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| ProviderError::from_reqwest(&e))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ProviderError::Permanent(format!("malformed body: {e}")))
+}

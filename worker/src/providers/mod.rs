@@ -1,0 +1,31 @@
+//! One interface over every music API. Each provider lives in its own file, speaks that API's
+//! real wire format, and ends every call in one classified outcome; the fallback walks them in
+//! the configured order.
+
+pub mod deezer;
+mod error;
+pub mod fallback;
+mod http;
+pub mod musicbrainz;
+mod registry;
+pub mod shazam;
+pub mod spotify;
+pub mod youtube;
+
+pub use error::ProviderError;
+pub use registry::build_providers;
+
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+use muze_shared::domain::{ProviderName, ProviderTrack};
+
+/// A music search API.
+#[async_trait]
+pub trait Provider: Send + Sync + Debug {
+    /// Which provider this is.
+    fn name(&self) -> ProviderName;
+
+    /// Searches tracks. `Ok(vec![])` means the provider answered and knows nothing.
+    async fn search(&self, query: &str, limit: u8) -> Result<Vec<ProviderTrack>, ProviderError>;
+}

@@ -1,0 +1,348 @@
+//! A whole Muze system for one test: `muze-sim`, `muze-api` and workers against the real
+//! Postgres, Redis and RabbitMQ, isolated by a fresh database and a unique namespace.
+
+#![allow(dead_code)] // each test file uses a different part of the harness
+
+use std::{
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use muze_api::Api;
+use muze_shared::Settings;
+use muze_sim::{Sim, SimConfig};
+use muze_worker::Worker;
+use serde_json::{json, Value};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub const KEY: &str = "test-key";
+
+/// How the system under test is put together.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Workers started inside the test process.
+    pub workers: usize,
+    /// Latency the sim adds to every provider call.
+    pub sim_latency_ms: u64,
+    /// Interactive fallback order.
+    pub providers: &'static str,
+    /// Extra `MUZE__*` settings.
+    pub extra_env: Vec<(String, String)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            workers: 1,
+            sim_latency_ms: 0,
+            providers: "spotify",
+            extra_env: Vec::new(),
+        }
+    }
+}
+
+/// A running sim, API and workers.
+pub struct System {
+    pub namespace: String,
+    pub env: Vec<(String, String)>,
+    pub api_url: String,
+    pub sim_url: String,
+    pub http: reqwest::Client,
+    sim_stop: CancellationToken,
+    api_stop: CancellationToken,
+    worker_stop: CancellationToken,
+    api_task: Option<JoinHandle<()>>,
+    worker_tasks: Vec<JoinHandle<()>>,
+    children: Vec<Child>,
+}
+
+/// A fresh namespace: `t` and 10 hex digits.
+pub fn unique_namespace() -> String {
+    format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10])
+}
+
+impl System {
+    pub async fn start(options: Options) -> System {
+        let sim_stop = CancellationToken::new();
+        let sim = Sim::build(SimConfig {
+            latency_ms: options.sim_latency_ms,
+            ..SimConfig::default()
+        })
+        .await
+        .expect("sim starts");
+        let sim_url = sim.base_url();
+        let stop = sim_stop.clone();
+        tokio::spawn(async move {
+            let _ = sim.run(async move { stop.cancelled().await }).await;
+        });
+        Self::start_with_sim(options, sim_url, sim_stop).await
+    }
+
+    async fn start_with_sim(
+        options: Options,
+        sim_url: String,
+        sim_stop: CancellationToken,
+    ) -> System {
+        let namespace = unique_namespace();
+        let mut env: Vec<(String, String)> = [
+            ("MUZE__NAMESPACE", namespace.clone()),
+            (
+                "MUZE__DATABASE__URL",
+                format!("postgres://postgres@127.0.0.1:5432/muze_test_{namespace}"),
+            ),
+            ("MUZE__DATABASE__MAX_CONNECTIONS", "20".into()),
+            ("MUZE__API__BIND", "127.0.0.1:0".into()),
+            ("MUZE__API__KEYS", KEY.into()),
+            ("MUZE__API__REQUESTS_PER_MINUTE", "100000".into()),
+            ("MUZE__SEARCH__PROVIDERS", options.providers.into()),
+            ("MUZE__WORKER__SWEEP_INTERVAL_SECS", "1".into()),
+            ("MUZE__WORKER__LEASE_SECS", "5".into()),
+            (
+                "MUZE__PROVIDERS__SPOTIFY__BASE_URL",
+                format!("{sim_url}/spotify/v1"),
+            ),
+            (
+                "MUZE__PROVIDERS__SPOTIFY__TOKEN_URL",
+                format!("{sim_url}/spotify/api/token"),
+            ),
+            (
+                "MUZE__PROVIDERS__SPOTIFY__CLIENT_ID",
+                "muze-sim-client".into(),
+            ),
+            (
+                "MUZE__PROVIDERS__SPOTIFY__CLIENT_SECRET",
+                "muze-sim-secret".into(),
+            ),
+            ("MUZE__PROVIDERS__SPOTIFY__RATE_LIMIT", "100000/30s".into()),
+            (
+                "MUZE__PROVIDERS__YOUTUBE__BASE_URL",
+                format!("{sim_url}/youtube/youtube/v3"),
+            ),
+            ("MUZE__PROVIDERS__YOUTUBE__API_KEY", "muze-sim-key".into()),
+            ("MUZE__PROVIDERS__YOUTUBE__RATE_LIMIT", "100000/30s".into()),
+            ("MUZE__PROVIDERS__YOUTUBE__DAILY_QUOTA", "100000".into()),
+            (
+                "MUZE__PROVIDERS__SHAZAM__BASE_URL",
+                format!("{sim_url}/shazam"),
+            ),
+            ("MUZE__PROVIDERS__SHAZAM__API_KEY", "muze-sim-key".into()),
+            ("MUZE__PROVIDERS__SHAZAM__RATE_LIMIT", "100000/30s".into()),
+            (
+                "MUZE__PROVIDERS__DEEZER__BASE_URL",
+                format!("{sim_url}/deezer"),
+            ),
+            ("MUZE__PROVIDERS__DEEZER__RATE_LIMIT", "100000/30s".into()),
+            (
+                "MUZE__PROVIDERS__MUSICBRAINZ__BASE_URL",
+                format!("{sim_url}/musicbrainz/ws/2"),
+            ),
+            (
+                "MUZE__PROVIDERS__MUSICBRAINZ__RATE_LIMIT",
+                "100000/30s".into(),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        for (key, value) in &options.extra_env {
+            env.retain(|(k, _)| k != key);
+            env.push((key.clone(), value.clone()));
+        }
+        let mut system = System {
+            namespace,
+            env,
+            api_url: String::new(),
+            sim_url,
+            http: reqwest::Client::new(),
+            sim_stop,
+            api_stop: CancellationToken::new(),
+            worker_stop: CancellationToken::new(),
+            api_task: None,
+            worker_tasks: Vec::new(),
+            children: Vec::new(),
+        };
+        system.start_api().await;
+        for _ in 0..options.workers {
+            system.start_worker().await;
+        }
+        system
+    }
+
+    pub fn settings(&self) -> Settings {
+        Settings::load_from(None, self.env.clone()).expect("test settings are valid")
+    }
+
+    /// Starts (or restarts) the API in this process.
+    pub async fn start_api(&mut self) {
+        let api = Api::build(self.settings()).await.expect("api starts");
+        self.api_url = format!("http://{}", api.local_addr());
+        self.api_stop = CancellationToken::new();
+        let stop = self.api_stop.clone();
+        self.api_task = Some(tokio::spawn(async move {
+            api.run(async move { stop.cancelled().await })
+                .await
+                .expect("api runs");
+        }));
+    }
+
+    /// Stops the API gracefully and waits for it.
+    pub async fn stop_api(&mut self) {
+        self.api_stop.cancel();
+        if let Some(task) = self.api_task.take() {
+            task.await.expect("api task");
+        }
+    }
+
+    /// Starts a worker inside this process.
+    pub async fn start_worker(&mut self) {
+        let worker = Worker::build(self.settings()).await.expect("worker starts");
+        let stop = self.worker_stop.clone();
+        self.worker_tasks.push(tokio::spawn(async move {
+            worker
+                .run(async move { stop.cancelled().await })
+                .await
+                .expect("worker runs");
+        }));
+    }
+
+    /// Starts a `muze-worker` process with this system's configuration.
+    pub fn spawn_worker_process(&mut self) -> u32 {
+        let child = Command::new(env!("CARGO_BIN_EXE_muze-worker"))
+            .envs(self.env.iter().cloned())
+            .env("MUZE__LOG__FORMAT", "json")
+            .env(
+                "RUST_LOG",
+                std::env::var("MUZE_TEST_WORKER_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdout(if std::env::var_os("MUZE_TEST_WORKER_LOG").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("worker process starts");
+        let pid = child.id();
+        self.children.push(child);
+        pid
+    }
+
+    /// Sends SIGTERM to a worker process and waits for it to exit; returns whether it exited 0.
+    pub fn terminate_process(&mut self, pid: u32) -> bool {
+        let status = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -TERM {pid}");
+        let index = self
+            .children
+            .iter()
+            .position(|c| c.id() == pid)
+            .expect("known child");
+        let mut child = self.children.remove(index);
+        child.wait().expect("child exits").success()
+    }
+
+    pub async fn post_search(&self, body: Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}/v1/searches", self.api_url))
+            .bearer_auth(KEY)
+            .json(&body)
+            .send()
+            .await
+            .expect("POST /v1/searches");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POSTs a search for `query` and returns its id.
+    pub async fn search(&self, query: &str) -> String {
+        let (status, body) = self.post_search(json!({ "query": query })).await;
+        assert!(
+            status == 202 || status == 200,
+            "POST {query:?} → {status} {body}"
+        );
+        body["id"].as_str().expect("id").to_string()
+    }
+
+    pub async fn get_search(&self, id: &str, wait: u64) -> Value {
+        let response = self
+            .http
+            .get(format!("{}/v1/searches/{id}?wait={wait}", self.api_url))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .expect("GET /v1/searches/{id}");
+        assert_eq!(response.status().as_u16(), 200, "GET search {id}");
+        response.json().await.expect("json")
+    }
+
+    /// Long-polls until the search is final or `timeout` passes; returns its last state.
+    pub async fn wait_done(&self, id: &str, timeout: Duration) -> Value {
+        let started = Instant::now();
+        loop {
+            let search = self.get_search(id, 5).await;
+            let status = search["status"].as_str().unwrap_or_default();
+            if status == "succeeded" || status == "failed" || started.elapsed() > timeout {
+                return search;
+            }
+        }
+    }
+
+    /// The sim's call counters.
+    pub async fn sim_stats(&self) -> Value {
+        self.http
+            .get(format!("{}/_stats", self.sim_url))
+            .send()
+            .await
+            .expect("sim stats")
+            .json()
+            .await
+            .expect("json")
+    }
+
+    /// Sets a fault or latency on one simulated provider.
+    pub async fn sim_control(&self, provider: &str, body: Value) {
+        let response = self
+            .http
+            .post(format!("{}/_control/{provider}", self.sim_url))
+            .json(&body)
+            .send()
+            .await
+            .expect("sim control");
+        assert!(response.status().is_success(), "sim control {body}");
+    }
+
+    /// A direct connection to this system's database.
+    pub async fn db(&self) -> sqlx::PgPool {
+        let settings = self.settings();
+        muze_shared::db::connect(&settings.database.url, 2)
+            .await
+            .expect("db")
+    }
+
+    /// Stops everything this system started.
+    pub async fn shutdown(mut self) {
+        self.worker_stop.cancel();
+        for task in self.worker_tasks.drain(..) {
+            let _ = task.await;
+        }
+        self.stop_api().await;
+        for mut child in self.children.drain(..) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.sim_stop.cancel();
+    }
+}
+
+impl Drop for System {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
