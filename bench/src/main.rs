@@ -1,1 +1,32 @@
-fn main() {}
+//! `muze-bench`: measures the running system, built in release mode, as separate processes
+//! against `muze-sim` on loopback. Each run uses a fresh database and namespace.
+//!
+//! `cargo build --release --bins && target/release/muze-bench latency --rate 20 --seconds 30`
+
+mod latency;
+mod stack;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "muze-bench",
+    about = "Benchmarks Muze against muze-sim on loopback"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// POST → succeeded latency at a fixed request rate (open loop).
+    Latency(latency::Args),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Latency(args) => latency::run(args).await,
+    }
+}

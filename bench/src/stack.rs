@@ -1,0 +1,161 @@
+//! Starts the release binaries as processes: one sim, one API, N workers, on a fresh
+//! database and namespace, and stops them when dropped.
+
+use std::{
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use anyhow::Context;
+
+/// The dev key the stack's API accepts.
+pub const KEY: &str = "bench-key";
+
+/// A running stack.
+#[derive(Debug)]
+pub struct Stack {
+    pub api_url: String,
+    pub sim_url: String,
+    pub namespace: String,
+    children: Vec<Child>,
+    env: Vec<(String, String)>,
+}
+
+fn binary(name: &str) -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let path = exe.with_file_name(name);
+    anyhow::ensure!(
+        path.exists(),
+        "{} not found: build first with `cargo build --release --bins`",
+        path.display()
+    );
+    Ok(path)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+impl Stack {
+    /// Starts sim (with `sim_latency_ms` on every call), the API and `workers` workers.
+    pub async fn start(
+        workers: usize,
+        sim_latency_ms: u64,
+        extra_env: &[(&str, &str)],
+    ) -> anyhow::Result<Stack> {
+        let namespace = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let sim_port = free_port()?;
+        let api_port = free_port()?;
+        let sim_url = format!("http://127.0.0.1:{sim_port}");
+        let mut env: Vec<(String, String)> = vec![
+            ("MUZE__NAMESPACE".into(), namespace.clone()),
+            (
+                "MUZE__DATABASE__URL".into(),
+                format!("postgres://postgres@127.0.0.1:5432/muze_{namespace}"),
+            ),
+            ("MUZE__API__BIND".into(), format!("127.0.0.1:{api_port}")),
+            ("MUZE__API__KEYS".into(), KEY.into()),
+            ("MUZE__API__REQUESTS_PER_MINUTE".into(), "10000000".into()),
+            ("MUZE__LOG__FORMAT".into(), "json".into()),
+            ("RUST_LOG".into(), "warn".into()),
+            ("MUZE__SEARCH__PROVIDERS".into(), "spotify".into()),
+            (
+                "MUZE__PROVIDERS__SPOTIFY__BASE_URL".into(),
+                format!("{sim_url}/spotify/v1"),
+            ),
+            (
+                "MUZE__PROVIDERS__SPOTIFY__TOKEN_URL".into(),
+                format!("{sim_url}/spotify/api/token"),
+            ),
+            (
+                "MUZE__PROVIDERS__SPOTIFY__CLIENT_ID".into(),
+                "muze-sim-client".into(),
+            ),
+            (
+                "MUZE__PROVIDERS__SPOTIFY__CLIENT_SECRET".into(),
+                "muze-sim-secret".into(),
+            ),
+            (
+                "MUZE__PROVIDERS__SPOTIFY__RATE_LIMIT".into(),
+                "1000000/30s".into(),
+            ),
+        ];
+        env.extend(
+            extra_env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        let mut stack = Stack {
+            api_url: format!("http://127.0.0.1:{api_port}"),
+            sim_url: sim_url.clone(),
+            namespace,
+            children: Vec::new(),
+            env,
+        };
+        stack.spawn(
+            "muze-sim",
+            &[
+                "--bind",
+                &format!("127.0.0.1:{sim_port}"),
+                "--latency-ms",
+                &sim_latency_ms.to_string(),
+                "--spotify-limit",
+                "off",
+            ],
+        )?;
+        wait_ok(&format!("{sim_url}/_health"))
+            .await
+            .context("sim")?;
+        stack.spawn("muze-api", &[])?;
+        wait_ok(&format!("{}/readyz", stack.api_url))
+            .await
+            .context("api")?;
+        for _ in 0..workers {
+            stack.spawn("muze-worker", &[])?;
+        }
+        // Workers connect and declare their consumers.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        Ok(stack)
+    }
+
+    fn spawn(&mut self, name: &str, args: &[&str]) -> anyhow::Result<()> {
+        let child = Command::new(binary(name)?)
+            .args(args)
+            .envs(self.env.iter().cloned())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("starting {name}"))?;
+        self.children.push(child);
+        Ok(())
+    }
+}
+
+async fn wait_ok(url: &str) -> anyhow::Result<()> {
+    for _ in 0..100 {
+        if reqwest::get(url)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("{url} did not answer")
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+        }
+        for child in &mut self.children {
+            let _ = child.wait();
+        }
+    }
+}
