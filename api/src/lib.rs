@@ -38,7 +38,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::{
     notify::Notifier,
-    routes::{fallback, health, openapi, searches, tracks},
+    routes::{admin, fallback, health, openapi, searches, tracks},
     state::AppState,
 };
 
@@ -47,8 +47,8 @@ pub fn app(state: AppState) -> Router {
     let v1 = Router::new()
         .merge(searches::router())
         .merge(tracks::router())
-        // Admin routes are added here, under `/admin`; `auth` already requires an admin key
-        // for every path below `/v1/admin`.
+        // `auth` requires an admin key for every path below `/v1/admin`.
+        .merge(admin::router())
         .method_not_allowed_fallback(fallback::method_not_allowed)
         .fallback(fallback::not_found)
         .layer(middleware::from_fn_with_state(

@@ -5,7 +5,7 @@ use std::{fmt, sync::Arc, time::Duration};
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use muze_shared::redis_conn::Redis;
-use muze_shared::{db, queue::Broker, Settings};
+use muze_shared::{db, domain::ProviderName, queue::Broker, rate_limit::RateLimiter, Settings};
 use sqlx::PgPool;
 
 use crate::{auth::KeySet, client_limit::ClientLimit, notify::Notifier};
@@ -27,6 +27,8 @@ pub struct AppState {
     pub notifier: Arc<Notifier>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
+    /// The providers' shared budgets (read by the admin routes).
+    pub limiter: Arc<RateLimiter>,
     /// Search settings the routes apply.
     pub search: SearchConfig,
 }
@@ -38,6 +40,8 @@ pub struct SearchConfig {
     pub deadline: Duration,
     /// The `NOTIFY` channel finished searches are announced on.
     pub done_channel: String,
+    /// The interactive fallback order.
+    pub providers: Vec<ProviderName>,
 }
 
 impl AppState {
@@ -52,6 +56,7 @@ impl AppState {
     ) -> AppState {
         AppState {
             pool,
+            limiter: Arc::new(RateLimiter::new(settings, redis.clone())),
             redis,
             broker,
             keys: Arc::new(KeySet::new(
@@ -67,6 +72,7 @@ impl AppState {
             search: SearchConfig {
                 deadline: settings.deadline(),
                 done_channel: db::search_done_channel(&settings.namespace),
+                providers: settings.search.providers.clone(),
             },
         }
     }

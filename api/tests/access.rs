@@ -2,7 +2,15 @@
 
 mod support;
 
+use std::time::Duration;
+
+use muze_shared::{
+    domain::ProviderName,
+    rate_limit::{Outcome, Priority, RateLimiter},
+    redis_conn::Redis,
+};
 use reqwest::{header, StatusCode};
+use serde_json::Value;
 use support::{error_of, TestApp, ADMIN_KEY, KEY};
 use uuid::Uuid;
 
@@ -71,11 +79,55 @@ async fn admin_paths_refuse_client_keys_with_403_and_admit_admin_keys() {
         error_of(client).await,
         (StatusCode::FORBIDDEN, "forbidden".into())
     );
-    // No admin route exists yet: an admin gets past the check to a 404.
-    assert_eq!(
-        error_of(admin).await,
-        (StatusCode::NOT_FOUND, "not_found".into())
-    );
+    assert_eq!(admin.status(), StatusCode::OK);
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn admin_sees_each_providers_shared_budget_cooldown_and_circuit() {
+    let app = TestApp::spawn_with(&[("MUZE__PROVIDERS__SPOTIFY__RATE_LIMIT", "40/10s")]).await;
+    // What workers of this namespace would do: spend budget and hit a 429.
+    let redis = Redis::connect(&app.settings.redis.url)
+        .await
+        .expect("redis");
+    let limiter = RateLimiter::new(&app.settings, redis);
+    for _ in 0..3 {
+        limiter
+            .acquire(ProviderName::Spotify, Priority::Interactive)
+            .await
+            .expect("acquire");
+    }
+    limiter
+        .report(
+            ProviderName::Spotify,
+            Outcome::Throttled {
+                retry_after: Duration::from_secs(60),
+            },
+        )
+        .await
+        .expect("report");
+
+    let response = app
+        .get_with_authorization("/v1/admin/providers", Some(&format!("Bearer {ADMIN_KEY}")))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("json");
+    let providers = body["providers"].as_array().expect("providers");
+    assert_eq!(providers.len(), 5);
+    let spotify = &providers[0];
+    assert_eq!(spotify["provider"], "spotify");
+    assert_eq!(spotify["limit"], "40/10s");
+    assert_eq!(spotify["calls_in_window"], 3);
+    assert_eq!(spotify["effective_limit"], 32, "adapted down after the 429");
+    assert!(spotify["cooldown_until"].is_string());
+    assert_eq!(spotify["circuit"], "closed");
+    assert_eq!(spotify["fallback_position"], 0);
+    let youtube = &providers[1];
+    assert_eq!(youtube["quota"]["limit"], 100);
+    assert_eq!(youtube["quota"]["left"], 100);
+    assert!(youtube["quota"]["resets_at"].is_string());
+    assert_eq!(providers[3]["provider"], "deezer");
+    assert!(providers[3]["fallback_position"].is_null());
     app.cleanup().await;
 }
 

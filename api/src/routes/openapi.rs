@@ -10,7 +10,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{health, searches, tracks};
+use super::{admin, health, searches, tracks};
 use crate::{error::ErrorBody, state::AppState};
 
 /// The document's root.
@@ -27,6 +27,7 @@ use crate::{error::ErrorBody, state::AppState};
         searches::show,
         tracks::search,
         tracks::show,
+        admin::providers,
         health::healthz,
         health::readyz,
         health::metrics,
@@ -36,6 +37,7 @@ use crate::{error::ErrorBody, state::AppState};
     tags(
         (name = "searches", description = "Searches answered by upstream providers through the job queue"),
         (name = "catalog", description = "Our own catalog of tracks, never upstream"),
+        (name = "admin", description = "Operator endpoints; admin key needed"),
         (name = "operations", description = "Health, readiness and metrics; no key needed"),
     )
 )]
