@@ -114,8 +114,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .await?;
     println!(
         "upstream: {} Spotify searches, {} limit violations",
-        stats["providers"]["spotify"]["endpoints"]["/v1/search"],
-        stats["total_violations"]
+        stats["providers"]["spotify"]["endpoints"]["/v1/search"], stats["total_violations"]
     );
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! `cargo build --release --bins && target/release/muze-bench latency --rate 20 --seconds 30`
 
 mod latency;
+mod limiter;
 mod stack;
 
 use clap::{Parser, Subcommand};
@@ -22,11 +23,14 @@ struct Cli {
 enum Command {
     /// POST → succeeded latency at a fixed request rate (open loop).
     Latency(latency::Args),
+    /// Limiter utilization and violations, shared vs naive, 1/2/4 workers; acquire latency.
+    Limiter(limiter::Args),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Latency(args) => latency::run(args).await,
+        Command::Limiter(args) => limiter::run(args).await,
     }
 }

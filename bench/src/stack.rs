@@ -40,11 +40,28 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 impl Stack {
-    /// Starts sim (with `sim_latency_ms` on every call), the API and `workers` workers.
+    /// Starts sim (with `sim_latency_ms` on every call and no Spotify limit), the API and
+    /// `workers` workers.
     pub async fn start(
         workers: usize,
         sim_latency_ms: u64,
         extra_env: &[(&str, &str)],
+    ) -> anyhow::Result<Stack> {
+        Self::start_with_sim_args(
+            workers,
+            sim_latency_ms,
+            extra_env,
+            &["--spotify-limit", "off"],
+        )
+        .await
+    }
+
+    /// Like [`Stack::start`], with extra `muze-sim` arguments (its limits).
+    pub async fn start_with_sim_args(
+        workers: usize,
+        sim_latency_ms: u64,
+        extra_env: &[(&str, &str)],
+        sim_args: &[&str],
     ) -> anyhow::Result<Stack> {
         let namespace = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let sim_port = free_port()?;
@@ -95,17 +112,11 @@ impl Stack {
             children: Vec::new(),
             env,
         };
-        stack.spawn(
-            "muze-sim",
-            &[
-                "--bind",
-                &format!("127.0.0.1:{sim_port}"),
-                "--latency-ms",
-                &sim_latency_ms.to_string(),
-                "--spotify-limit",
-                "off",
-            ],
-        )?;
+        let bind = format!("127.0.0.1:{sim_port}");
+        let latency = sim_latency_ms.to_string();
+        let mut args = vec!["--bind", &bind, "--latency-ms", &latency];
+        args.extend_from_slice(sim_args);
+        stack.spawn("muze-sim", &args)?;
         wait_ok(&format!("{sim_url}/_health"))
             .await
             .context("sim")?;

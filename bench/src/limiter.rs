@@ -1,0 +1,160 @@
+//! The fleet-wide limiter under load: utilization and violations for 1, 2 and 4 worker
+//! processes, shared (Redis) against naive (each process alone), in one run; and the latency
+//! of one acquire.
+//!
+//! Each scenario runs a fresh stack against `muze-sim` enforcing a strict rolling window of
+//! `calls` per `window_secs` for Spotify (the only provider), sends distinct searches at
+//! three times the budget, and reads the sim's counters after `windows` whole windows from
+//! the first search: admitted calls (utilization = admitted ÷ calls × windows) and limit
+//! violations.
+
+use std::{
+    collections::HashSet,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use hdrhistogram::Histogram;
+use muze_shared::{
+    domain::ProviderName,
+    rate_limit::{Decision, Priority, RateLimiter},
+    redis_conn::Redis,
+    Settings,
+};
+use serde_json::{json, Value};
+
+use crate::stack::{Stack, KEY};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Calls the sim admits per window.
+    #[arg(long, default_value_t = 40)]
+    calls: u32,
+    /// Window length in seconds.
+    #[arg(long, default_value_t = 5)]
+    window_secs: u64,
+    /// Whole windows measured.
+    #[arg(long, default_value_t = 3)]
+    windows: u64,
+    /// Acquires timed for the latency figure.
+    #[arg(long, default_value_t = 20_000)]
+    acquires: u64,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let catalog = muze_sim::catalog::Catalog::generate(42, 3000);
+    let mut seen = HashSet::new();
+    let queries: Vec<String> = catalog
+        .songs()
+        .iter()
+        .map(|s| format!("{} {}", s.title, s.artists[0]))
+        .filter(|q| seen.insert(q.to_lowercase()))
+        .collect();
+    println!(
+        "limiter: sim window {}/{}s, demand 3x budget, {} windows measured",
+        args.calls, args.window_secs, args.windows
+    );
+    println!("mode    workers  admitted  allowed  utilization  violations");
+    for mode in ["shared", "naive"] {
+        for workers in [1, 2, 4] {
+            let (admitted, violations) = scenario(&args, mode, workers, &queries).await?;
+            let allowed = u64::from(args.calls) * args.windows;
+            println!(
+                "{mode:<7} {workers:>7}  {admitted:>8}  {allowed:>7}  {:>10.1} %  {violations:>10}",
+                100.0 * admitted as f64 / allowed as f64
+            );
+        }
+    }
+    acquire_latency(args.acquires).await
+}
+
+async fn scenario(
+    args: &Args,
+    mode: &str,
+    workers: usize,
+    queries: &[String],
+) -> anyhow::Result<(u64, u64)> {
+    let limit = format!("{}/{}s", args.calls, args.window_secs);
+    let stack = Stack::start_with_sim_args(
+        workers,
+        0,
+        &[
+            ("MUZE__LIMITER__MODE", mode),
+            ("MUZE__PROVIDERS__SPOTIFY__RATE_LIMIT", &limit),
+            ("MUZE__PROVIDERS__SPOTIFY__ADAPTIVE", "false"),
+            ("MUZE__SEARCH__DEADLINE_SECS", "30"),
+        ],
+        &["--spotify-limit", &limit],
+    )
+    .await?;
+    let client = reqwest::Client::new();
+    let rate = 3.0 * f64::from(args.calls) / args.window_secs as f64;
+    let span = Duration::from_secs(args.window_secs * args.windows);
+    let start = Instant::now();
+    let mut sent = 0usize;
+    while start.elapsed() < span + Duration::from_secs(1) {
+        let due = start + Duration::from_secs_f64(sent as f64 / rate);
+        tokio::time::sleep_until(due.into()).await;
+        let query = &queries[sent % queries.len()];
+        let client = client.clone();
+        let api = stack.api_url.clone();
+        let query = query.clone();
+        tokio::spawn(async move {
+            let _ = client
+                .post(format!("{api}/v1/searches"))
+                .bearer_auth(KEY)
+                .json(&json!({ "query": query }))
+                .send()
+                .await;
+        });
+        sent += 1;
+        if start.elapsed() >= span {
+            break;
+        }
+    }
+    tokio::time::sleep_until((start + span).into()).await;
+    let stats: Value = client
+        .get(format!("{}/_stats", stack.sim_url))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let spotify = &stats["providers"]["spotify"];
+    let calls = spotify["endpoints"]["/v1/search"].as_u64().unwrap_or(0);
+    let violations = spotify["violations"].as_u64().unwrap_or(0);
+    drop(stack);
+    Ok((calls - violations, violations))
+}
+
+async fn acquire_latency(n: u64) -> anyhow::Result<()> {
+    let namespace = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let settings = Settings::load_from(
+        None,
+        [
+            ("MUZE__NAMESPACE".to_string(), namespace),
+            (
+                "MUZE__PROVIDERS__SPOTIFY__RATE_LIMIT".into(),
+                "100000000/30s".into(),
+            ),
+        ],
+    )?;
+    let limiter = Arc::new(RateLimiter::new(
+        &settings,
+        Redis::connect(&settings.redis.url).await?,
+    ));
+    let mut histogram = Histogram::<u64>::new_with_bounds(1, 10_000_000, 3)?;
+    for _ in 0..n {
+        let started = Instant::now();
+        let decision = limiter
+            .acquire(ProviderName::Spotify, Priority::Interactive)
+            .await?;
+        histogram.record(started.elapsed().as_micros().max(1) as u64)?;
+        anyhow::ensure!(decision == Decision::Granted, "unexpected wait");
+    }
+    println!(
+        "acquire latency over {n} sequential acquires (one process, loopback Redis): p50 {} µs  p99 {} µs",
+        histogram.value_at_quantile(0.5),
+        histogram.value_at_quantile(0.99)
+    );
+    Ok(())
+}
