@@ -5,6 +5,7 @@
 
 mod latency;
 mod limiter;
+mod publish;
 mod stack;
 
 use clap::{Parser, Subcommand};
@@ -25,6 +26,8 @@ enum Command {
     Latency(latency::Args),
     /// Limiter utilization and violations, shared vs naive, 1/2/4 workers; acquire latency.
     Limiter(limiter::Args),
+    /// Confirmed-publish latency to RabbitMQ.
+    Publish(publish::Args),
 }
 
 #[tokio::main]
@@ -32,5 +35,6 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Latency(args) => latency::run(args).await,
         Command::Limiter(args) => limiter::run(args).await,
+        Command::Publish(args) => publish::run(args).await,
     }
 }

@@ -116,11 +116,14 @@ async fn publish(state: &AppState, id: Uuid, new: &NewSearch) -> Result<(), ApiE
         .await
     {
         Ok(()) => {
-            // Only an optimisation for the sweeper: without it the job may be published twice,
-            // which the worker tolerates.
-            if let Err(e) = searches::mark_published(&state.pool, id).await {
-                tracing::warn!(search.id = %id, error = %e, "could not record the publish");
-            }
+            // Tells the sweeper the message exists. Off the response path: if it is lost, the
+            // sweeper publishes the job once more, which the worker tolerates.
+            let pool = state.pool.clone();
+            tokio::spawn(async move {
+                if let Err(e) = searches::mark_published(&pool, id).await {
+                    tracing::warn!(search.id = %id, error = %e, "could not record the publish");
+                }
+            });
             Ok(())
         }
         Err(publish_error) => {

@@ -7,7 +7,7 @@
 //! advisory locks taken in one global order (so they cannot deadlock each other), and the unique
 //! ISRC index and link primary key make a duplicate impossible even for code that skips them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sqlx::{PgExecutor, Postgres, Transaction};
 use uuid::Uuid;
@@ -40,132 +40,317 @@ fn lock_keys(track: &ProviderTrack) -> Vec<String> {
     keys
 }
 
+/// `(provider, provider_id, track id, duration, ISRC)` of an existing link.
+type LinkedRow = (String, String, Uuid, Option<i32>, Option<String>);
+
+/// A catalog track as far as matching needs it.
+#[derive(Debug, Clone)]
+struct Known {
+    id: Uuid,
+    duration_ms: Option<i32>,
+    isrc: Option<String>,
+}
+
+/// Whether a provider result may be the same recording as a known track with the same match
+/// key: durations within tolerance (or unknown) and no conflicting ISRCs.
+fn same_recording(known: &Known, t: &ProviderTrack) -> bool {
+    let durations = match (known.duration_ms, t.duration_ms) {
+        (Some(a), Some(b)) => (a - b).abs() <= DURATION_TOLERANCE_MS,
+        _ => true,
+    };
+    let isrcs = match (&known.isrc, &t.isrc) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    };
+    durations && isrcs
+}
+
 /// Saves provider results into the catalog and returns the track id of each, in input order.
+///
+/// Set-based: a fixed number of statements whatever the number of results (locks, three
+/// lookups, one insert of new tracks, one update filling known ones, one insert of links), with
+/// the matching itself done here in memory, in input order, so two results of one answer that
+/// are the same song also become one track.
 pub async fn upsert_all(
     tx: &mut Transaction<'_, Postgres>,
     found: &[ProviderTrack],
 ) -> Result<Vec<Uuid>, sqlx::Error> {
-    // Every lock this transaction needs, taken up front in sorted order.
-    let keys: BTreeSet<String> = found.iter().flat_map(lock_keys).collect();
-    for key in &keys {
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind(key)
-            .execute(&mut **tx)
+    if found.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Every lock this transaction needs, taken up front in one global (sorted) order.
+    let keys: Vec<String> = found
+        .iter()
+        .flat_map(lock_keys)
+        .collect::<BTreeSet<String>>()
+        .into_iter()
+        .collect();
+    sqlx::query(
+        "SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest($1::text[]) AS k",
+    )
+    .bind(&keys)
+    .execute(&mut **tx)
+    .await?;
+
+    let providers: Vec<&str> = found.iter().map(|t| t.provider.as_str()).collect();
+    let provider_ids: Vec<&str> = found.iter().map(|t| t.provider_id.as_str()).collect();
+    let isrcs: Vec<&str> = found.iter().filter_map(|t| t.isrc.as_deref()).collect();
+    let match_keys: Vec<String> = found
+        .iter()
+        .map(|t| match_key(&t.title, &t.artists))
+        .collect();
+
+    let linked: Vec<LinkedRow> = sqlx::query_as(
+        "SELECT l.provider, l.provider_id, t.id, t.duration_ms, t.isrc
+         FROM track_links l JOIN tracks t ON t.id = l.track_id
+         WHERE (l.provider, l.provider_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+    )
+    .bind(&providers)
+    .bind(&provider_ids)
+    .fetch_all(&mut **tx)
+    .await?;
+    let by_isrc: Vec<(String, Uuid, Option<i32>)> =
+        sqlx::query_as("SELECT isrc, id, duration_ms FROM tracks WHERE isrc = ANY($1)")
+            .bind(&isrcs)
+            .fetch_all(&mut **tx)
             .await?;
+    let by_key: Vec<(String, Uuid, Option<i32>, Option<String>)> = sqlx::query_as(
+        "SELECT match_key, id, duration_ms, isrc FROM tracks WHERE match_key = ANY($1)
+         ORDER BY (isrc IS NOT NULL) DESC, created_at",
+    )
+    .bind(&match_keys)
+    .fetch_all(&mut **tx)
+    .await?;
+
+    let mut links: HashMap<(String, String), Known> = linked
+        .into_iter()
+        .map(|(p, id, track, duration_ms, isrc)| {
+            let known = Known {
+                id: track,
+                duration_ms,
+                isrc,
+            };
+            ((p, id), known)
+        })
+        .collect();
+    let mut isrc_owner: HashMap<String, Known> = by_isrc
+        .into_iter()
+        .map(|(isrc, id, duration_ms)| {
+            let known = Known {
+                id,
+                duration_ms,
+                isrc: Some(isrc.clone()),
+            };
+            (isrc, known)
+        })
+        .collect();
+    let mut candidates: HashMap<String, Vec<Known>> = HashMap::new();
+    for (key, id, duration_ms, isrc) in by_key {
+        candidates.entry(key).or_default().push(Known {
+            id,
+            duration_ms,
+            isrc,
+        });
     }
+
     let mut ids = Vec::with_capacity(found.len());
-    for track in found {
-        ids.push(upsert_one(tx, track).await?);
+    let mut new_tracks: Vec<(Uuid, &ProviderTrack, &str)> = Vec::new();
+    let mut fills: Vec<(Uuid, &ProviderTrack, Option<&str>)> = Vec::new();
+    let mut new_links: Vec<(&ProviderTrack, Uuid)> = Vec::new();
+    for (t, key) in found.iter().zip(&match_keys) {
+        let link = (t.provider.as_str().to_string(), t.provider_id.clone());
+        let existing = links
+            .get(&link)
+            .cloned()
+            .or_else(|| t.isrc.as_ref().and_then(|i| isrc_owner.get(i).cloned()))
+            .or_else(|| {
+                candidates
+                    .get(key)
+                    .and_then(|c| c.iter().find(|k| same_recording(k, t)).cloned())
+            });
+        let id = match existing {
+            Some(known) => {
+                // Take the ISRC only if the track has none and no other track holds it.
+                let isrc = t
+                    .isrc
+                    .as_deref()
+                    .filter(|i| known.isrc.is_none() && !isrc_owner.contains_key(*i));
+                if let Some(i) = isrc {
+                    let updated = Known {
+                        isrc: Some(i.to_string()),
+                        ..known.clone()
+                    };
+                    isrc_owner.insert(i.to_string(), updated.clone());
+                    for c in candidates
+                        .values_mut()
+                        .flatten()
+                        .filter(|c| c.id == known.id)
+                    {
+                        c.isrc = Some(i.to_string());
+                    }
+                }
+                fills.push((known.id, t, isrc));
+                known.id
+            }
+            None => {
+                let known = Known {
+                    id: Uuid::now_v7(),
+                    duration_ms: t.duration_ms,
+                    isrc: t.isrc.clone(),
+                };
+                if let Some(i) = &t.isrc {
+                    isrc_owner.insert(i.clone(), known.clone());
+                }
+                candidates
+                    .entry(key.clone())
+                    .or_default()
+                    .insert(0, known.clone());
+                new_tracks.push((known.id, t, key));
+                known.id
+            }
+        };
+        if let std::collections::hash_map::Entry::Vacant(slot) = links.entry(link) {
+            slot.insert(Known {
+                id,
+                duration_ms: t.duration_ms,
+                isrc: t.isrc.clone(),
+            });
+            new_links.push((t, id));
+        }
+        ids.push(id);
     }
+    insert_new(tx, &new_tracks).await?;
+    fill_missing(tx, &fills).await?;
+    insert_links(tx, &new_links).await?;
     Ok(ids)
 }
 
-async fn upsert_one(
+async fn insert_new(
     tx: &mut Transaction<'_, Postgres>,
-    t: &ProviderTrack,
-) -> Result<Uuid, sqlx::Error> {
-    let linked: Option<Uuid> = sqlx::query_scalar(
-        "SELECT track_id FROM track_links WHERE provider = $1 AND provider_id = $2",
-    )
-    .bind(t.provider.as_str())
-    .bind(&t.provider_id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    if let Some(id) = linked {
-        fill_missing(&mut **tx, id, t).await?;
-        return Ok(id);
+    new_tracks: &[(Uuid, &ProviderTrack, &str)],
+) -> Result<(), sqlx::Error> {
+    if new_tracks.is_empty() {
+        return Ok(());
     }
-    let mut existing: Option<Uuid> = None;
-    if let Some(isrc) = &t.isrc {
-        existing = sqlx::query_scalar("SELECT id FROM tracks WHERE isrc = $1")
-            .bind(isrc)
-            .fetch_optional(&mut **tx)
-            .await?;
-    }
-    let key = match_key(&t.title, &t.artists);
-    if existing.is_none() {
-        existing = sqlx::query_scalar(
-            "SELECT id FROM tracks
-             WHERE match_key = $1
-               AND ($2::int IS NULL OR duration_ms IS NULL OR abs(duration_ms - $2) <= $3)
-               AND ($4::text IS NULL OR isrc IS NULL OR isrc = $4)
-             ORDER BY (isrc IS NOT NULL) DESC, created_at
-             LIMIT 1",
-        )
-        .bind(&key)
-        .bind(t.duration_ms)
-        .bind(DURATION_TOLERANCE_MS)
-        .bind(&t.isrc)
-        .fetch_optional(&mut **tx)
-        .await?;
-    }
-    let id = match existing {
-        Some(id) => {
-            fill_missing(&mut **tx, id, t).await?;
-            id
-        }
-        None => {
-            let id = Uuid::now_v7();
-            sqlx::query(
-                "INSERT INTO tracks (id, title, artists, album, duration_ms, isrc, release_date,
-                                     image_url, match_key, search_text)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(id)
-            .bind(&t.title)
-            .bind(&t.artists)
-            .bind(&t.album)
-            .bind(t.duration_ms)
-            .bind(&t.isrc)
-            .bind(&t.release_date)
-            .bind(&t.image_url)
-            .bind(&key)
-            .bind(search_text(&t.title, &t.artists))
-            .execute(&mut **tx)
-            .await?;
-            id
-        }
+    let col = |f: fn(&ProviderTrack) -> Option<String>| -> Vec<Option<String>> {
+        new_tracks.iter().map(|(_, t, _)| f(t)).collect()
     };
+    let ids: Vec<Uuid> = new_tracks.iter().map(|(id, _, _)| *id).collect();
+    let titles: Vec<&str> = new_tracks
+        .iter()
+        .map(|(_, t, _)| t.title.as_str())
+        .collect();
+    // Postgres has no arrays of arrays of differing lengths: artists travel as JSON.
+    let artists: Vec<sqlx::types::Json<&Vec<String>>> = new_tracks
+        .iter()
+        .map(|(_, t, _)| sqlx::types::Json(&t.artists))
+        .collect();
+    let durations: Vec<Option<i32>> = new_tracks.iter().map(|(_, t, _)| t.duration_ms).collect();
+    let keys: Vec<&str> = new_tracks.iter().map(|(_, _, k)| *k).collect();
+    let texts: Vec<String> = new_tracks
+        .iter()
+        .map(|(_, t, _)| search_text(&t.title, &t.artists))
+        .collect();
     sqlx::query(
-        "INSERT INTO track_links (provider, provider_id, track_id, url) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (provider, provider_id) DO NOTHING",
+        "INSERT INTO tracks (id, title, artists, album, duration_ms, isrc, release_date,
+                             image_url, match_key, search_text)
+         SELECT u.id, u.title, ARRAY(SELECT jsonb_array_elements_text(u.artists)), u.album,
+                u.duration_ms, u.isrc, u.release_date, u.image_url, u.match_key, u.search_text
+         FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::int[], $6::text[],
+                     $7::text[], $8::text[], $9::text[], $10::text[])
+              AS u(id, title, artists, album, duration_ms, isrc, release_date, image_url,
+                   match_key, search_text)",
     )
-    .bind(t.provider.as_str())
-    .bind(&t.provider_id)
-    .bind(id)
-    .bind(&t.url)
+    .bind(&ids)
+    .bind(&titles)
+    .bind(&artists)
+    .bind(col(|t| t.album.clone()))
+    .bind(&durations)
+    .bind(col(|t| t.isrc.clone()))
+    .bind(col(|t| t.release_date.clone()))
+    .bind(col(|t| t.image_url.clone()))
+    .bind(&keys)
+    .bind(&texts)
     .execute(&mut **tx)
     .await?;
-    Ok(id)
+    Ok(())
 }
 
-/// Completes a track with what another provider knows and it did not. Never overwrites, and
-/// never takes an ISRC another track already holds.
+/// Completes known tracks with what another provider knows and they did not. Never
+/// overwrites; the ISRC is only given where [`upsert_all`] decided it is free.
 async fn fill_missing(
-    executor: impl PgExecutor<'_>,
-    id: Uuid,
-    t: &ProviderTrack,
+    tx: &mut Transaction<'_, Postgres>,
+    fills: &[(Uuid, &ProviderTrack, Option<&str>)],
 ) -> Result<(), sqlx::Error> {
+    if fills.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = fills.iter().map(|(id, _, _)| *id).collect();
+    let albums: Vec<Option<&str>> = fills.iter().map(|(_, t, _)| t.album.as_deref()).collect();
+    let durations: Vec<Option<i32>> = fills.iter().map(|(_, t, _)| t.duration_ms).collect();
+    let isrcs: Vec<Option<&str>> = fills.iter().map(|(_, _, i)| *i).collect();
+    let dates: Vec<Option<&str>> = fills
+        .iter()
+        .map(|(_, t, _)| t.release_date.as_deref())
+        .collect();
+    let images: Vec<Option<&str>> = fills
+        .iter()
+        .map(|(_, t, _)| t.image_url.as_deref())
+        .collect();
     sqlx::query(
-        "UPDATE tracks SET
-             album = COALESCE(album, $2),
-             duration_ms = COALESCE(duration_ms, $3),
-             isrc = COALESCE(isrc, CASE WHEN NOT EXISTS (SELECT 1 FROM tracks WHERE isrc = $4)
-                                        THEN $4 END),
-             release_date = COALESCE(release_date, $5),
-             image_url = COALESCE(image_url, $6),
+        "UPDATE tracks t SET
+             album = COALESCE(t.album, u.album),
+             duration_ms = COALESCE(t.duration_ms, u.duration_ms),
+             isrc = COALESCE(t.isrc, u.isrc),
+             release_date = COALESCE(t.release_date, u.release_date),
+             image_url = COALESCE(t.image_url, u.image_url),
              updated_at = now()
-         WHERE id = $1
-           AND (album IS NULL OR duration_ms IS NULL OR isrc IS NULL OR release_date IS NULL
-                OR image_url IS NULL)",
+         FROM (SELECT DISTINCT ON (id) * FROM unnest($1::uuid[], $2::text[], $3::int[],
+                                                     $4::text[], $5::text[], $6::text[])
+                   AS v(id, album, duration_ms, isrc, release_date, image_url)
+               ORDER BY id, (isrc IS NULL)) AS u
+         WHERE t.id = u.id
+           AND ((t.album IS NULL AND u.album IS NOT NULL)
+             OR (t.duration_ms IS NULL AND u.duration_ms IS NOT NULL)
+             OR (t.isrc IS NULL AND u.isrc IS NOT NULL)
+             OR (t.release_date IS NULL AND u.release_date IS NOT NULL)
+             OR (t.image_url IS NULL AND u.image_url IS NOT NULL))",
     )
-    .bind(id)
-    .bind(&t.album)
-    .bind(t.duration_ms)
-    .bind(&t.isrc)
-    .bind(&t.release_date)
-    .bind(&t.image_url)
-    .execute(executor)
+    .bind(&ids)
+    .bind(&albums)
+    .bind(&durations)
+    .bind(&isrcs)
+    .bind(&dates)
+    .bind(&images)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_links(
+    tx: &mut Transaction<'_, Postgres>,
+    new_links: &[(&ProviderTrack, Uuid)],
+) -> Result<(), sqlx::Error> {
+    if new_links.is_empty() {
+        return Ok(());
+    }
+    let providers: Vec<&str> = new_links.iter().map(|(t, _)| t.provider.as_str()).collect();
+    let provider_ids: Vec<&str> = new_links
+        .iter()
+        .map(|(t, _)| t.provider_id.as_str())
+        .collect();
+    let track_ids: Vec<Uuid> = new_links.iter().map(|(_, id)| *id).collect();
+    let urls: Vec<&str> = new_links.iter().map(|(t, _)| t.url.as_str()).collect();
+    sqlx::query(
+        "INSERT INTO track_links (provider, provider_id, track_id, url)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[])
+         ON CONFLICT (provider, provider_id) DO NOTHING",
+    )
+    .bind(&providers)
+    .bind(&provider_ids)
+    .bind(&track_ids)
+    .bind(&urls)
+    .execute(&mut **tx)
     .await?;
     Ok(())
 }
