@@ -42,6 +42,8 @@ pub struct SearchConfig {
     pub done_channel: String,
     /// The interactive fallback order.
     pub providers: Vec<ProviderName>,
+    /// Stored answers younger than this are served without a refresh.
+    pub cache_ttl_secs: u64,
 }
 
 impl AppState {
@@ -73,6 +75,7 @@ impl AppState {
                 deadline: settings.deadline(),
                 done_channel: db::search_done_channel(&settings.namespace),
                 providers: settings.search.providers.clone(),
+                cache_ttl_secs: settings.search.cache_ttl_secs,
             },
         }
     }

@@ -121,3 +121,108 @@ async fn a_catalog_search_needs_q_and_a_limit_from_1_to_50() {
 
     app.cleanup().await;
 }
+
+/// A catalog where IU's 좋은 날 is known from Spotify and from a YouTube upload titled with its
+/// English name, beside a cover of the same title by someone else.
+async fn app_with_good_day() -> TestApp {
+    let app = TestApp::spawn().await;
+    let first: Uuid = app.search("good day").await["id"]
+        .as_str()
+        .expect("id")
+        .parse()
+        .expect("uuid");
+    app.answer_search(
+        first,
+        &[
+            spotify_track("sp-cover", "좋은 날", "Cover Band"),
+            spotify_track("sp-good-day", "좋은 날", "IU"),
+        ],
+    )
+    .await;
+    let second: Uuid = app.search("good day mv").await["id"]
+        .as_str()
+        .expect("id")
+        .parse()
+        .expect("uuid");
+    let mut upload = spotify_track("yt-good-day", "Good Day(좋은 날)", "IU");
+    upload.provider = muze_shared::domain::ProviderName::Youtube;
+    upload.url = "https://www.youtube.com/watch?v=jeqdYqsrsA0".into();
+    upload.duration_ms = None;
+    upload.album = None;
+    app.answer_search(second, &[upload]).await;
+    app
+}
+
+#[tokio::test]
+async fn the_catalog_finds_good_day_from_other_spellings_and_names_with_the_exact_match_first() {
+    let app = app_with_good_day().await;
+
+    for query in ["좋은날", "iu 좋은 날", "IU - Good Day", "good day iu"] {
+        let response = app.get(&format!("/v1/tracks?q={}", urlencode(query))).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.expect("json");
+        let first = &body["results"][0];
+        assert_eq!(first["title"], "좋은 날", "{query}: {body}");
+        if query != "좋은날" {
+            assert_eq!(
+                first["artists"][0], "IU",
+                "{query}: exact match first: {body}"
+            );
+        }
+    }
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn one_song_known_under_two_names_is_one_track_with_both_links() {
+    let app = app_with_good_day().await;
+
+    let response = app.get("/v1/tracks?q=iu%20good%20day").await;
+    let body: Value = response.json().await.expect("json");
+    let track = &body["results"][0];
+
+    assert_eq!(track["title"], "좋은 날");
+    assert!(track["links"]["spotify"].is_string(), "{track}");
+    assert!(track["links"]["youtube"].is_string(), "{track}");
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_repeated_search_and_a_new_phrasing_of_a_known_song_are_answered_from_the_catalog() {
+    let app = app_with_good_day().await;
+
+    // The same normalized search as an earlier one: its stored answer.
+    let repeat = app
+        .post_search(serde_json::json!({"query": "Good  Day"}))
+        .await;
+    assert_eq!(repeat.status(), StatusCode::OK);
+    let repeat: Value = repeat.json().await.expect("json");
+    assert_eq!(repeat["source"], "catalog");
+    assert_eq!(repeat["status"], "succeeded");
+    assert_eq!(repeat["results"].as_array().map(Vec::len), Some(2));
+
+    // Title and artist in another order, spacing and punctuation: the one song, confidently.
+    for query in ["IU - 좋은날", "Good Day (IU)"] {
+        let response = app.post_search(serde_json::json!({"query": query})).await;
+        assert_eq!(response.status(), StatusCode::OK, "{query}");
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["source"], "catalog", "{query}");
+        assert_eq!(body["results"][0]["artists"][0], "IU", "{query}: {body}");
+        assert_eq!(body["results"].as_array().map(Vec::len), Some(1), "{query}");
+        // It is a real search: it can be read back.
+        let id = body["id"].as_str().expect("id");
+        let read = app.get(&format!("/v1/searches/{id}")).await;
+        assert_eq!(read.status(), StatusCode::OK);
+    }
+
+    // Only part of a song, or more than one: upstream.
+    for query in ["좋은", "IU 좋은 날 live", "IU"] {
+        let response = app.post_search(serde_json::json!({"query": query})).await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED, "{query}");
+    }
+    app.cleanup().await;
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use muze_shared::{
     db::searches::{self, Claim},
+    domain::SearchError,
     queue::{Broker, SearchMessage},
     rate_limit::{Priority, RateLimiter},
 };
@@ -90,6 +91,22 @@ pub async fn run(ctx: &JobContext, message: &SearchMessage) -> Result<(), JobErr
         tracing::info!(source = %provider, results = tracks.len(), ?finish, "search answered");
         metrics::counter!("muze_searches_finished_total", "status" => "succeeded", "source" => provider.as_str())
             .increment(1);
+        return Ok(());
+    }
+    if message.refresh {
+        // A refresh keeps the stale answer rather than wait, retry or store an empty one.
+        searches::fail(
+            &ctx.pool,
+            &ctx.done_channel,
+            job.id,
+            &found.attempts,
+            &SearchError {
+                code: "refresh_skipped".into(),
+                message: "No provider could refresh the stored answer now; it stays in use.".into(),
+            },
+        )
+        .await
+        .map_err(store)?;
         return Ok(());
     }
     if Utc::now() >= job.deadline_at {

@@ -58,6 +58,8 @@ pub async fn sweep(ctx: &JobContext) -> anyhow::Result<()> {
             limit: ResultLimit::parse(i64::from(job.result_limit)).unwrap_or_default(),
             deadline_at: job.deadline_at,
             retries: 0,
+            // A stranded refresh is finished as an ordinary search.
+            refresh: false,
         };
         let queue = &ctx.broker.topology().search.work;
         match ctx

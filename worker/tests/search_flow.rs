@@ -107,6 +107,7 @@ async fn a_message_delivered_twice_produces_one_result_and_no_duplicate_tracks()
         limit: ResultLimit::DEFAULT,
         deadline_at: deadline,
         retries: 0,
+        refresh: false,
     };
     let queue = &broker.topology().search.work;
     broker

@@ -20,7 +20,10 @@ use axum::{
 };
 use chrono::Utc;
 use muze_shared::{
-    db::searches::{self, Enqueued, NewSearch},
+    db::{
+        catalog,
+        searches::{self, Enqueued, NewSearch},
+    },
     domain::{SearchError, SearchView},
     queue::SearchMessage,
 };
@@ -71,8 +74,6 @@ pub async fn create(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let request = SearchRequest::parse(&headers, body)?;
-    // Answering from our own catalog (200, `"source": "catalog"`) belongs here, before any job
-    // is created: see the catalog issue.
     let new = NewSearch {
         id: Uuid::now_v7(),
         normalized: request.query.normalize(),
@@ -81,9 +82,12 @@ pub async fn create(
         limit: request.limit,
         deadline_at: Utc::now() + state.search.deadline,
     };
+    if let Some(view) = from_catalog(&state, &new).await? {
+        return Ok((StatusCode::OK, Json(view)).into_response());
+    }
     let enqueued = searches::create_or_join(&state.pool, &new).await?;
     if let Enqueued::Created(id) = enqueued {
-        publish(&state, id, &new).await?;
+        publish(&state, id, &new, false).await?;
     }
     let id = enqueued.id();
     let view = searches::view(&state.pool, id).await?.ok_or_else(|| {
@@ -97,9 +101,53 @@ pub async fn create(
         .into_response())
 }
 
+/// Our own catalog's answer, if it has one: the stored answer to the same search (a stale one
+/// is served and refreshed in the background), else the tracks the query names exactly.
+async fn from_catalog(state: &AppState, new: &NewSearch) -> Result<Option<SearchView>, ApiError> {
+    if let Some(stored) =
+        catalog::stored_answer(&state.pool, new, state.search.cache_ttl_secs).await?
+    {
+        metrics::counter!("muze_catalog_answers_total", "kind" => if stored.stale { "stale" } else { "fresh" })
+            .increment(1);
+        if stored.stale {
+            let state = state.clone();
+            let refresh = new.clone();
+            tokio::spawn(async move { refresh_in_background(&state, &refresh).await });
+        }
+        return Ok(Some(stored.view));
+    }
+    let tracks = catalog::confident_match(&state.pool, new).await?;
+    if tracks.is_empty() {
+        return Ok(None);
+    }
+    metrics::counter!("muze_catalog_answers_total", "kind" => "confident").increment(1);
+    Ok(Some(
+        catalog::record_answer(&state.pool, new, tracks).await?,
+    ))
+}
+
+/// Queues one refresh of a stale answer. Identical refreshes in flight share one job, so a
+/// stale answer is refreshed once however many users ask meanwhile.
+async fn refresh_in_background(state: &AppState, new: &NewSearch) {
+    let outcome = async {
+        if let Enqueued::Created(id) = searches::create_or_join(&state.pool, new).await? {
+            publish(state, id, new, true).await?;
+        }
+        Ok::<(), ApiError>(())
+    };
+    if let Err(e) = outcome.await {
+        tracing::warn!(error = %e, "could not queue the refresh of a stale answer");
+    }
+}
+
 /// Publishes the job's message. If RabbitMQ does not take it, fails the job (so nothing waits
 /// for a message that will never come) and answers 503.
-async fn publish(state: &AppState, id: Uuid, new: &NewSearch) -> Result<(), ApiError> {
+async fn publish(
+    state: &AppState,
+    id: Uuid,
+    new: &NewSearch,
+    refresh: bool,
+) -> Result<(), ApiError> {
     let message = SearchMessage {
         search_id: id,
         query: new.query.clone(),
@@ -108,6 +156,7 @@ async fn publish(state: &AppState, id: Uuid, new: &NewSearch) -> Result<(), ApiE
         limit: new.limit,
         deadline_at: new.deadline_at,
         retries: 0,
+        refresh,
     };
     let queue = &state.broker.topology().search.work;
     match state

@@ -1,6 +1,7 @@
 //! Postgres access: connecting (creating the database and migrating if needed), search jobs,
 //! and the track catalog. Postgres is the source of truth for every job and answer.
 
+pub mod catalog;
 mod connect;
 pub mod searches;
 pub mod tracks;

@@ -9,10 +9,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use sqlx::{PgExecutor, Postgres, Transaction};
+use sqlx::{types::Json, PgExecutor, Postgres, Transaction};
 use uuid::Uuid;
 
-use crate::domain::{normalize_text, ProviderName, ProviderTrack, Track};
+use crate::domain::{normalize_text, song_identity, ProviderName, ProviderTrack, Track};
 
 /// Two releases of one song rarely differ by more than this (radio edits aside); different
 /// songs with the same title and artist usually do.
@@ -30,10 +30,12 @@ pub fn search_text(title: &str, artists: &[String]) -> String {
 }
 
 fn lock_keys(track: &ProviderTrack) -> Vec<String> {
-    let mut keys = vec![
-        format!("link:{}:{}", track.provider, track.provider_id),
-        format!("match:{}", match_key(&track.title, &track.artists)),
-    ];
+    let mut keys = vec![format!("link:{}:{}", track.provider, track.provider_id)];
+    keys.extend(
+        song_identity::match_keys(&track.title, &track.artists)
+            .into_iter()
+            .map(|k| format!("match:{k}")),
+    );
     if let Some(isrc) = &track.isrc {
         keys.push(format!("isrc:{isrc}"));
     }
@@ -42,6 +44,9 @@ fn lock_keys(track: &ProviderTrack) -> Vec<String> {
 
 /// `(provider, provider_id, track id, duration, ISRC)` of an existing link.
 type LinkedRow = (String, String, Uuid, Option<i32>, Option<String>);
+
+/// `(match keys, track id, duration, ISRC)` of a track sharing a match key.
+type KeyedRow = (Vec<String>, Uuid, Option<i32>, Option<String>);
 
 /// A catalog track as far as matching needs it.
 #[derive(Debug, Clone)]
@@ -95,10 +100,11 @@ pub async fn upsert_all(
     let providers: Vec<&str> = found.iter().map(|t| t.provider.as_str()).collect();
     let provider_ids: Vec<&str> = found.iter().map(|t| t.provider_id.as_str()).collect();
     let isrcs: Vec<&str> = found.iter().filter_map(|t| t.isrc.as_deref()).collect();
-    let match_keys: Vec<String> = found
+    let match_keys: Vec<Vec<String>> = found
         .iter()
-        .map(|t| match_key(&t.title, &t.artists))
+        .map(|t| song_identity::match_keys(&t.title, &t.artists))
         .collect();
+    let all_keys: Vec<&str> = match_keys.iter().flatten().map(String::as_str).collect();
 
     let linked: Vec<LinkedRow> = sqlx::query_as(
         "SELECT l.provider, l.provider_id, t.id, t.duration_ms, t.isrc
@@ -114,11 +120,11 @@ pub async fn upsert_all(
             .bind(&isrcs)
             .fetch_all(&mut **tx)
             .await?;
-    let by_key: Vec<(String, Uuid, Option<i32>, Option<String>)> = sqlx::query_as(
-        "SELECT match_key, id, duration_ms, isrc FROM tracks WHERE match_key = ANY($1)
+    let by_key: Vec<KeyedRow> = sqlx::query_as(
+        "SELECT match_keys, id, duration_ms, isrc FROM tracks WHERE match_keys && $1
          ORDER BY (isrc IS NOT NULL) DESC, created_at",
     )
-    .bind(&match_keys)
+    .bind(&all_keys)
     .fetch_all(&mut **tx)
     .await?;
 
@@ -145,28 +151,33 @@ pub async fn upsert_all(
         })
         .collect();
     let mut candidates: HashMap<String, Vec<Known>> = HashMap::new();
-    for (key, id, duration_ms, isrc) in by_key {
-        candidates.entry(key).or_default().push(Known {
+    for (keys, id, duration_ms, isrc) in by_key {
+        let known = Known {
             id,
             duration_ms,
             isrc,
-        });
+        };
+        for key in keys.into_iter().filter(|k| all_keys.contains(&k.as_str())) {
+            candidates.entry(key).or_default().push(known.clone());
+        }
     }
 
     let mut ids = Vec::with_capacity(found.len());
-    let mut new_tracks: Vec<(Uuid, &ProviderTrack, &str)> = Vec::new();
-    let mut fills: Vec<(Uuid, &ProviderTrack, Option<&str>)> = Vec::new();
+    let mut new_tracks: Vec<(Uuid, &ProviderTrack, &[String])> = Vec::new();
+    let mut fills: Vec<(Uuid, &ProviderTrack, Option<&str>, &[String])> = Vec::new();
     let mut new_links: Vec<(&ProviderTrack, Uuid)> = Vec::new();
-    for (t, key) in found.iter().zip(&match_keys) {
+    for (t, keys) in found.iter().zip(&match_keys) {
         let link = (t.provider.as_str().to_string(), t.provider_id.clone());
         let existing = links
             .get(&link)
             .cloned()
             .or_else(|| t.isrc.as_ref().and_then(|i| isrc_owner.get(i).cloned()))
             .or_else(|| {
-                candidates
-                    .get(key)
-                    .and_then(|c| c.iter().find(|k| same_recording(k, t)).cloned())
+                keys.iter().find_map(|key| {
+                    candidates
+                        .get(key)
+                        .and_then(|c| c.iter().find(|k| same_recording(k, t)).cloned())
+                })
             });
         let id = match existing {
             Some(known) => {
@@ -189,7 +200,7 @@ pub async fn upsert_all(
                         c.isrc = Some(i.to_string());
                     }
                 }
-                fills.push((known.id, t, isrc));
+                fills.push((known.id, t, isrc, keys));
                 known.id
             }
             None => {
@@ -201,11 +212,13 @@ pub async fn upsert_all(
                 if let Some(i) = &t.isrc {
                     isrc_owner.insert(i.clone(), known.clone());
                 }
-                candidates
-                    .entry(key.clone())
-                    .or_default()
-                    .insert(0, known.clone());
-                new_tracks.push((known.id, t, key));
+                for key in keys {
+                    candidates
+                        .entry(key.clone())
+                        .or_default()
+                        .insert(0, known.clone());
+                }
+                new_tracks.push((known.id, t, keys));
                 known.id
             }
         };
@@ -227,7 +240,7 @@ pub async fn upsert_all(
 
 async fn insert_new(
     tx: &mut Transaction<'_, Postgres>,
-    new_tracks: &[(Uuid, &ProviderTrack, &str)],
+    new_tracks: &[(Uuid, &ProviderTrack, &[String])],
 ) -> Result<(), sqlx::Error> {
     if new_tracks.is_empty() {
         return Ok(());
@@ -240,26 +253,36 @@ async fn insert_new(
         .iter()
         .map(|(_, t, _)| t.title.as_str())
         .collect();
-    // Postgres has no arrays of arrays of differing lengths: artists travel as JSON.
-    let artists: Vec<sqlx::types::Json<&Vec<String>>> = new_tracks
+    // Postgres has no arrays of arrays of differing lengths: lists travel as JSON.
+    let artists: Vec<Json<&Vec<String>>> = new_tracks
         .iter()
-        .map(|(_, t, _)| sqlx::types::Json(&t.artists))
+        .map(|(_, t, _)| Json(&t.artists))
         .collect();
     let durations: Vec<Option<i32>> = new_tracks.iter().map(|(_, t, _)| t.duration_ms).collect();
-    let keys: Vec<&str> = new_tracks.iter().map(|(_, _, k)| *k).collect();
+    let first_keys: Vec<&str> = new_tracks
+        .iter()
+        .map(|(_, _, k)| k.first().map(String::as_str).unwrap_or(""))
+        .collect();
+    let keys: Vec<Json<&[String]>> = new_tracks.iter().map(|(_, _, k)| Json(*k)).collect();
+    let identities: Vec<Json<Vec<String>>> = new_tracks
+        .iter()
+        .map(|(_, t, _)| Json(song_identity::identity_keys(&t.title, &t.artists)))
+        .collect();
     let texts: Vec<String> = new_tracks
         .iter()
         .map(|(_, t, _)| search_text(&t.title, &t.artists))
         .collect();
     sqlx::query(
         "INSERT INTO tracks (id, title, artists, album, duration_ms, isrc, release_date,
-                             image_url, match_key, search_text)
+                             image_url, match_key, match_keys, identity_keys, search_text)
          SELECT u.id, u.title, ARRAY(SELECT jsonb_array_elements_text(u.artists)), u.album,
-                u.duration_ms, u.isrc, u.release_date, u.image_url, u.match_key, u.search_text
+                u.duration_ms, u.isrc, u.release_date, u.image_url, u.match_key,
+                ARRAY(SELECT jsonb_array_elements_text(u.match_keys)),
+                ARRAY(SELECT jsonb_array_elements_text(u.identity_keys)), u.search_text
          FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::int[], $6::text[],
-                     $7::text[], $8::text[], $9::text[], $10::text[])
+                     $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::jsonb[], $12::text[])
               AS u(id, title, artists, album, duration_ms, isrc, release_date, image_url,
-                   match_key, search_text)",
+                   match_key, match_keys, identity_keys, search_text)",
     )
     .bind(&ids)
     .bind(&titles)
@@ -269,34 +292,62 @@ async fn insert_new(
     .bind(col(|t| t.isrc.clone()))
     .bind(col(|t| t.release_date.clone()))
     .bind(col(|t| t.image_url.clone()))
+    .bind(&first_keys)
     .bind(&keys)
+    .bind(&identities)
     .bind(&texts)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-/// Completes known tracks with what another provider knows and they did not. Never
-/// overwrites; the ISRC is only given where [`upsert_all`] decided it is free.
+/// What one answer adds to one known track, merged over every result that matched it.
+#[derive(Debug, Default)]
+struct Fill {
+    album: Option<String>,
+    duration_ms: Option<i32>,
+    isrc: Option<String>,
+    release_date: Option<String>,
+    image_url: Option<String>,
+    match_keys: BTreeSet<String>,
+    identity_keys: BTreeSet<String>,
+    titles: BTreeSet<String>,
+}
+
+/// Completes known tracks with what another provider knows and they did not (never
+/// overwriting; the ISRC only where [`upsert_all`] decided it is free), and adds the names
+/// this provider knows the song by, so they find it again.
 async fn fill_missing(
     tx: &mut Transaction<'_, Postgres>,
-    fills: &[(Uuid, &ProviderTrack, Option<&str>)],
+    fills: &[(Uuid, &ProviderTrack, Option<&str>, &[String])],
 ) -> Result<(), sqlx::Error> {
     if fills.is_empty() {
         return Ok(());
     }
-    let ids: Vec<Uuid> = fills.iter().map(|(id, _, _)| *id).collect();
-    let albums: Vec<Option<&str>> = fills.iter().map(|(_, t, _)| t.album.as_deref()).collect();
-    let durations: Vec<Option<i32>> = fills.iter().map(|(_, t, _)| t.duration_ms).collect();
-    let isrcs: Vec<Option<&str>> = fills.iter().map(|(_, _, i)| *i).collect();
-    let dates: Vec<Option<&str>> = fills
-        .iter()
-        .map(|(_, t, _)| t.release_date.as_deref())
-        .collect();
-    let images: Vec<Option<&str>> = fills
-        .iter()
-        .map(|(_, t, _)| t.image_url.as_deref())
-        .collect();
+    let mut merged: BTreeMap<Uuid, Fill> = BTreeMap::new();
+    for (id, t, isrc, keys) in fills {
+        let f = merged.entry(*id).or_default();
+        f.album = f.album.take().or_else(|| t.album.clone());
+        f.duration_ms = f.duration_ms.or(t.duration_ms);
+        f.isrc = f.isrc.take().or_else(|| isrc.map(str::to_string));
+        f.release_date = f.release_date.take().or_else(|| t.release_date.clone());
+        f.image_url = f.image_url.take().or_else(|| t.image_url.clone());
+        f.match_keys.extend(keys.iter().cloned());
+        f.identity_keys
+            .extend(song_identity::identity_keys(&t.title, &t.artists));
+        f.titles.insert(normalize_text(&t.title));
+    }
+    let ids: Vec<Uuid> = merged.keys().copied().collect();
+    let fills: Vec<&Fill> = merged.values().collect();
+    let albums: Vec<Option<&str>> = fills.iter().map(|f| f.album.as_deref()).collect();
+    let durations: Vec<Option<i32>> = fills.iter().map(|f| f.duration_ms).collect();
+    let isrcs: Vec<Option<&str>> = fills.iter().map(|f| f.isrc.as_deref()).collect();
+    let dates: Vec<Option<&str>> = fills.iter().map(|f| f.release_date.as_deref()).collect();
+    let images: Vec<Option<&str>> = fills.iter().map(|f| f.image_url.as_deref()).collect();
+    let keys: Vec<Json<&BTreeSet<String>>> = fills.iter().map(|f| Json(&f.match_keys)).collect();
+    let identities: Vec<Json<&BTreeSet<String>>> =
+        fills.iter().map(|f| Json(&f.identity_keys)).collect();
+    let titles: Vec<Json<&BTreeSet<String>>> = fills.iter().map(|f| Json(&f.titles)).collect();
     sqlx::query(
         "UPDATE tracks t SET
              album = COALESCE(t.album, u.album),
@@ -304,17 +355,19 @@ async fn fill_missing(
              isrc = COALESCE(t.isrc, u.isrc),
              release_date = COALESCE(t.release_date, u.release_date),
              image_url = COALESCE(t.image_url, u.image_url),
+             match_keys = ARRAY(SELECT DISTINCT k FROM unnest(t.match_keys
+                 || ARRAY(SELECT jsonb_array_elements_text(u.match_keys))) AS k),
+             identity_keys = ARRAY(SELECT DISTINCT k FROM unnest(t.identity_keys
+                 || ARRAY(SELECT jsonb_array_elements_text(u.identity_keys))) AS k),
+             search_text = left(t.search_text || COALESCE((
+                 SELECT string_agg(' ' || x, '') FROM jsonb_array_elements_text(u.titles) AS x
+                 WHERE strpos(t.search_text, x) = 0), ''), 2000),
              updated_at = now()
-         FROM (SELECT DISTINCT ON (id) * FROM unnest($1::uuid[], $2::text[], $3::int[],
-                                                     $4::text[], $5::text[], $6::text[])
-                   AS v(id, album, duration_ms, isrc, release_date, image_url)
-               ORDER BY id, (isrc IS NULL)) AS u
-         WHERE t.id = u.id
-           AND ((t.album IS NULL AND u.album IS NOT NULL)
-             OR (t.duration_ms IS NULL AND u.duration_ms IS NOT NULL)
-             OR (t.isrc IS NULL AND u.isrc IS NOT NULL)
-             OR (t.release_date IS NULL AND u.release_date IS NOT NULL)
-             OR (t.image_url IS NULL AND u.image_url IS NOT NULL))",
+         FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[],
+                     $7::jsonb[], $8::jsonb[], $9::jsonb[])
+              AS u(id, album, duration_ms, isrc, release_date, image_url, match_keys,
+                   identity_keys, titles)
+         WHERE t.id = u.id",
     )
     .bind(&ids)
     .bind(&albums)
@@ -322,6 +375,9 @@ async fn fill_missing(
     .bind(&isrcs)
     .bind(&dates)
     .bind(&images)
+    .bind(&keys)
+    .bind(&identities)
+    .bind(&titles)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -411,6 +467,26 @@ pub async fn for_search(
     Ok(rows.into_iter().map(Track::from).collect())
 }
 
+/// Tracks holding an identity key (a query naming exactly their title and artist), those with
+/// more provider links first.
+pub async fn by_identity(
+    executor: impl PgExecutor<'_>,
+    identity: &str,
+    limit: i64,
+) -> Result<Vec<Track>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {TRACK_COLUMNS} FROM tracks t WHERE t.identity_keys @> ARRAY[$1]
+         ORDER BY (SELECT count(*) FROM track_links l WHERE l.track_id = t.id) DESC, t.created_at
+         LIMIT $2"
+    );
+    let rows: Vec<TrackRow> = sqlx::query_as(&sql)
+        .bind(identity)
+        .bind(limit)
+        .fetch_all(executor)
+        .await?;
+    Ok(rows.into_iter().map(Track::from).collect())
+}
+
 /// One track by id.
 pub async fn get(executor: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Track>, sqlx::Error> {
     let sql = format!("SELECT {TRACK_COLUMNS} FROM tracks t WHERE t.id = $1");
@@ -422,9 +498,10 @@ pub async fn get(executor: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Track
 }
 
 /// Catalog search: tracks whose `search_text` resembles `normalized` (trigram similarity,
-/// `pg_trgm`'s `%`) or contains it, exact title matches first, then the most similar. Both
-/// conditions use the trigram index. `normalized` must come from [`normalize_text`], which
-/// leaves no `%` or `_` to act as `LIKE` wildcards.
+/// `pg_trgm`'s `%`) or contains it, with or without spaces ("좋은날" finds "좋은 날"). Ranked:
+/// tracks the query names exactly (title and artist), then exact title matches, then the most
+/// similar. Every condition uses a trigram index. `normalized` must come from
+/// [`normalize_text`], which leaves no `%` or `_` to act as `LIKE` wildcards.
 pub async fn search(
     executor: impl PgExecutor<'_>,
     normalized: &str,
@@ -433,13 +510,17 @@ pub async fn search(
     let sql = format!(
         "SELECT {TRACK_COLUMNS} FROM tracks t
          WHERE t.search_text % $1 OR t.search_text LIKE '%' || $1 || '%'
-         ORDER BY split_part(t.match_key, chr(31), 1) = $1 DESC,
+            OR replace(t.search_text, ' ', '') LIKE '%' || $2 || '%'
+         ORDER BY t.identity_keys @> ARRAY[$2] DESC,
+                  EXISTS (SELECT 1 FROM unnest(t.match_keys) AS k
+                          WHERE split_part(k, chr(31), 1) = $1) DESC,
                   similarity(t.search_text, $1) DESC,
                   t.id
-         LIMIT $2"
+         LIMIT $3"
     );
     let rows: Vec<TrackRow> = sqlx::query_as(&sql)
         .bind(normalized)
+        .bind(song_identity::query_identity(normalized))
         .bind(limit)
         .fetch_all(executor)
         .await?;

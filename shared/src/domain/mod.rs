@@ -4,6 +4,7 @@ mod provider;
 mod query;
 mod rate_limit;
 mod search;
+pub mod song_identity;
 mod track;
 
 pub use provider::{ProviderName, UnknownProvider};

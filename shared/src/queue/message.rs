@@ -23,6 +23,9 @@ pub struct SearchMessage {
     /// Transient-failure retries so far. Waiting for budget does not count.
     #[serde(default)]
     pub retries: u32,
+    /// Refreshes a stale catalog answer: only if budget allows now, never retried.
+    #[serde(default)]
+    pub refresh: bool,
 }
 
 impl SearchMessage {
@@ -50,6 +53,7 @@ mod tests {
             limit: ResultLimit::DEFAULT,
             deadline_at: Utc::now(),
             retries: 0,
+            refresh: false,
         };
         let back = SearchMessage::from_json(&msg.to_json()).expect("round trip");
         assert_eq!(back, msg);

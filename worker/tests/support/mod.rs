@@ -29,6 +29,8 @@ pub struct Options {
     pub providers: &'static str,
     /// Extra `MUZE__*` settings.
     pub extra_env: Vec<(String, String)>,
+    /// `MUZE__*` settings removed from the harness's defaults (unset, not set to empty).
+    pub unset_env: Vec<String>,
 }
 
 impl Default for Options {
@@ -38,6 +40,7 @@ impl Default for Options {
             sim_latency_ms: 0,
             providers: "spotify",
             extra_env: Vec::new(),
+            unset_env: Vec::new(),
         }
     }
 }
@@ -46,6 +49,8 @@ impl Default for Options {
 pub struct System {
     pub namespace: String,
     pub env: Vec<(String, String)>,
+    /// Settings kept out of this system's environment, also for worker processes.
+    pub unset_env: Vec<String>,
     pub api_url: String,
     pub sim_url: String,
     pub http: reqwest::Client,
@@ -149,9 +154,11 @@ impl System {
             env.retain(|(k, _)| k != key);
             env.push((key.clone(), value.clone()));
         }
+        env.retain(|(k, _)| !options.unset_env.contains(k));
         let mut system = System {
             namespace,
             env,
+            unset_env: options.unset_env.clone(),
             api_url: String::new(),
             sim_url,
             http: reqwest::Client::new(),
@@ -208,7 +215,11 @@ impl System {
 
     /// Starts a `muze-worker` process with this system's configuration.
     pub fn spawn_worker_process(&mut self) -> u32 {
-        let child = Command::new(env!("CARGO_BIN_EXE_muze-worker"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_muze-worker"));
+        for key in &self.unset_env {
+            command.env_remove(key);
+        }
+        let child = command
             .envs(self.env.iter().cloned())
             .env("MUZE__LOG__FORMAT", "json")
             .env(
@@ -303,6 +314,13 @@ impl System {
             .expect("json")
     }
 
+    /// How many calls the sim counted to one provider endpoint (e.g. `"spotify"`, `"/v1/search"`).
+    pub async fn sim_calls(&self, provider: &str, endpoint: &str) -> u64 {
+        self.sim_stats().await["providers"][provider]["endpoints"][endpoint]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
     /// Sets a fault or latency on one simulated provider.
     pub async fn sim_control(&self, provider: &str, body: Value) {
         let response = self
@@ -321,6 +339,20 @@ impl System {
         muze_shared::db::connect(&settings.database.url, 2)
             .await
             .expect("db")
+    }
+
+    /// Starts one more API process (in this process) on the same database and namespace, and
+    /// returns its base URL.
+    pub async fn start_another_api(&mut self) -> String {
+        let api = Api::build(self.settings()).await.expect("api starts");
+        let url = format!("http://{}", api.local_addr());
+        let stop = self.worker_stop.clone();
+        self.worker_tasks.push(tokio::spawn(async move {
+            api.run(async move { stop.cancelled().await })
+                .await
+                .expect("api runs");
+        }));
+        url
     }
 
     /// Stops everything this system started.

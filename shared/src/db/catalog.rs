@@ -1,0 +1,129 @@
+//! Answers from our own catalog, so that over time fewer searches reach a provider.
+//!
+//! Two ways a search is answered without an upstream call:
+//! - the same normalized search (type and limit too) was answered before: its stored answer is
+//!   served, flagged stale when older than the cache TTL (the caller then refreshes it);
+//! - the query names exactly one title and artist of a track we hold, in any order, spacing or
+//!   punctuation (its identity key, see `domain::song_identity`): a confident match. Anything
+//!   less — a partial title, an extra word — goes upstream, because a wrong answer from the
+//!   catalog is worse than an upstream call.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{searches::NewSearch, tracks};
+use crate::domain::{song_identity, SearchStatus, SearchType, SearchView, Track};
+
+/// A stored answer and whether it is past the cache TTL.
+#[derive(Debug, Clone)]
+pub struct StoredAnswer {
+    pub view: SearchView,
+    pub stale: bool,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct AnswerRow {
+    id: Uuid,
+    query: String,
+    created_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+    stale: bool,
+}
+
+/// The newest answer to the same normalized search, if any.
+pub async fn stored_answer(
+    pool: &PgPool,
+    new: &NewSearch,
+    ttl_secs: u64,
+) -> Result<Option<StoredAnswer>, sqlx::Error> {
+    let row: Option<AnswerRow> = sqlx::query_as(
+        "SELECT id, query, created_at, finished_at,
+                finished_at < now() - make_interval(secs => $4) AS stale
+         FROM searches
+         WHERE normalized_query = $1 AND search_type = $2 AND result_limit = $3
+           AND status = 'succeeded'
+         ORDER BY finished_at DESC
+         LIMIT 1",
+    )
+    .bind(new.normalized.as_str())
+    .bind(new.search_type.as_str())
+    .bind(i16::from(new.limit.get()))
+    .bind(ttl_secs as f64)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let results = tracks::for_search(pool, row.id).await?;
+    Ok(Some(StoredAnswer {
+        view: catalog_view(row.id, row.query, row.created_at, row.finished_at, results),
+        stale: row.stale,
+    }))
+}
+
+/// Tracks the query names exactly (title and artist, nothing else), at most `limit`.
+pub async fn confident_match(pool: &PgPool, new: &NewSearch) -> Result<Vec<Track>, sqlx::Error> {
+    let identity = song_identity::query_identity(new.normalized.as_str());
+    if identity.is_empty() {
+        return Ok(Vec::new());
+    }
+    tracks::by_identity(pool, &identity, i64::from(new.limit.get())).await
+}
+
+/// Records a confident catalog answer as a finished search (so its id can be polled and the
+/// same phrasing is an exact repeat next time) and returns it.
+pub async fn record_answer(
+    pool: &PgPool,
+    new: &NewSearch,
+    results: Vec<Track>,
+) -> Result<SearchView, sqlx::Error> {
+    let track_ids: Vec<Uuid> = results.iter().map(|t| t.id).collect();
+    let (created_at, finished_at): (DateTime<Utc>, DateTime<Utc>) = sqlx::query_as(
+        "WITH s AS (
+             INSERT INTO searches (id, query, normalized_query, search_type, result_limit,
+                                   status, source, deadline_at, published_at, finished_at)
+             VALUES ($1, $2, $3, $4, $5, 'succeeded', 'catalog', $6, now(), now())
+             RETURNING id, created_at, finished_at),
+         r AS (
+             INSERT INTO search_results (search_id, position, track_id)
+             SELECT s.id, (t.ord - 1)::smallint, t.id
+             FROM s, unnest($7::uuid[]) WITH ORDINALITY AS t(id, ord))
+         SELECT created_at, finished_at FROM s",
+    )
+    .bind(new.id)
+    .bind(new.query.as_str())
+    .bind(new.normalized.as_str())
+    .bind(new.search_type.as_str())
+    .bind(i16::from(new.limit.get()))
+    .bind(new.deadline_at)
+    .bind(&track_ids)
+    .fetch_one(pool)
+    .await?;
+    Ok(catalog_view(
+        new.id,
+        new.query.as_str().to_string(),
+        created_at,
+        Some(finished_at),
+        results,
+    ))
+}
+
+fn catalog_view(
+    id: Uuid,
+    query: String,
+    created_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+    results: Vec<Track>,
+) -> SearchView {
+    SearchView {
+        id,
+        query,
+        search_type: SearchType::Track,
+        status: SearchStatus::Succeeded,
+        source: Some("catalog".into()),
+        attempts: Vec::new(),
+        created_at,
+        finished_at,
+        error: None,
+        results,
+    }
+}
