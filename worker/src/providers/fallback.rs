@@ -76,16 +76,15 @@ pub async fn search(
                 }
             }
             called.insert(name);
-            if call(provider.as_ref(), limiter, query, limit, &mut result).await {
-                return result;
-            }
-            if let Some(Attempt {
-                outcome: AttemptOutcome::RateLimited,
-                ..
-            }) = result.attempts.last()
-            {
-                // Throttled by the provider itself: it may take calls again after the cooldown.
-                called.remove(&name);
+            match call(provider.as_ref(), limiter, query, limit, &mut result).await {
+                Called::Answered => return result,
+                Called::NotAnswered => {}
+                Called::Throttled(wait) => {
+                    // Throttled by the provider itself: it may take calls again after the
+                    // cooldown, so the job waits for it like for any provider without budget.
+                    called.remove(&name);
+                    soonest = Some(soonest.map_or(wait, |s| s.min(wait)));
+                }
             }
         }
         let Some(wait) = soonest else {
@@ -100,14 +99,25 @@ pub async fn search(
     }
 }
 
-/// Makes one call and records it; returns whether it produced the answer.
+/// How one call went, for the walk over the providers.
+#[derive(Debug)]
+enum Called {
+    /// It produced the answer.
+    Answered,
+    /// No answer (empty, failed).
+    NotAnswered,
+    /// The provider said 429 or quota exhausted: no answer, and no calls for this long.
+    Throttled(Duration),
+}
+
+/// Makes one call and records it.
 async fn call(
     provider: &dyn Provider,
     limiter: &RateLimiter,
     query: &str,
     limit: u8,
     result: &mut FallbackResult,
-) -> bool {
+) -> Called {
     let name = provider.name();
     let at = Utc::now();
     let outcome = provider.search(query, limit).await;
@@ -145,26 +155,40 @@ async fn call(
                 .attempts
                 .push(attempt(name, AttemptOutcome::Ok, at, None));
             result.answer = Some((name, tracks));
-            true
+            Called::Answered
         }
         Ok(_) => {
             result
                 .attempts
                 .push(attempt(name, AttemptOutcome::Empty, at, None));
             result.empty_from.get_or_insert(name);
-            false
+            Called::NotAnswered
         }
         Err(error) => {
             tracing::info!(provider = %name, error = %error, "provider failed; falling back");
-            match &error {
-                ProviderError::RateLimited { .. } | ProviderError::QuotaExhausted { .. } => {}
-                ProviderError::Timeout | ProviderError::Transient(_) => result.transient = true,
-                ProviderError::Permanent(_) => {}
-            }
+            let called = match &error {
+                // At least the default, so a `Retry-After: 0` cannot make the job spin.
+                ProviderError::RateLimited { retry_after } => Called::Throttled(
+                    retry_after
+                        .unwrap_or(DEFAULT_RETRY_AFTER)
+                        .max(DEFAULT_RETRY_AFTER),
+                ),
+                ProviderError::QuotaExhausted { until } => Called::Throttled(
+                    until
+                        .and_then(|u| (u - Utc::now()).to_std().ok())
+                        .unwrap_or(Duration::from_secs(3_600))
+                        .max(DEFAULT_RETRY_AFTER),
+                ),
+                ProviderError::Timeout | ProviderError::Transient(_) => {
+                    result.transient = true;
+                    Called::NotAnswered
+                }
+                ProviderError::Permanent(_) => Called::NotAnswered,
+            };
             result
                 .attempts
                 .push(attempt(name, error.outcome(), at, Some(error.to_string())));
-            false
+            called
         }
     }
 }
