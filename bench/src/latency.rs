@@ -1,9 +1,13 @@
-//! POST → succeeded latency at a fixed request rate.
+//! POST → succeeded latency at a fixed request rate, and the cost of a fallback hop.
 //!
 //! Open loop: a search is sent every 1/rate seconds whatever happened to earlier ones, so a
 //! slow system shows up as latency, not as a lower request rate. Each search is a distinct
-//! song of the sim's catalog (no shared jobs), followed by one long-poll that returns when the
-//! worker's NOTIFY arrives. Overhead is latency minus the sim's added latency.
+//! song of the sim's catalog (no shared jobs, no catalog answers), followed by long-polls that
+//! return when the worker's NOTIFY arrives. Overhead is latency minus the sim's added latency.
+//!
+//! `fallback-hop` runs the same load twice in one invocation with providers `spotify,youtube`:
+//! healthy, then with Spotify answering 503 to every call (its circuit breaker set never to
+//! open, so every search really makes the hop), and prints the difference.
 
 use std::{
     collections::HashSet,
@@ -17,7 +21,7 @@ use tokio::sync::Mutex;
 
 use crate::stack::{Stack, KEY};
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// Searches per second.
     #[arg(long, default_value_t = 20.0)]
@@ -33,8 +37,47 @@ pub struct Args {
     workers: usize,
 }
 
+/// Latency quantiles of one run, in ms.
+#[derive(Debug)]
+struct Summary {
+    p50: f64,
+    p99: f64,
+}
+
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let stack = Stack::start(args.workers, args.sim_latency_ms, &[]).await?;
+    measure(&args, "spotify", None).await?;
+    Ok(())
+}
+
+pub async fn fallback_hop(args: Args) -> anyhow::Result<()> {
+    let healthy = measure(&args, "spotify,youtube", None).await?;
+    let hop = measure(&args, "spotify,youtube", Some("spotify")).await?;
+    println!(
+        "fallback hop (first provider answering 503): adds p50 {:.1} ms, p99 {:.1} ms",
+        hop.p50 - healthy.p50,
+        hop.p99 - healthy.p99
+    );
+    Ok(())
+}
+
+async fn measure(args: &Args, providers: &str, down: Option<&str>) -> anyhow::Result<Summary> {
+    let mut env = vec![("MUZE__SEARCH__PROVIDERS", providers)];
+    if down.is_some() {
+        // Measure the hop itself: with the breaker open no call would be made at all.
+        env.push(("MUZE__PROVIDERS__SPOTIFY__BREAKER_FAILURES", "1000000000"));
+    }
+    let stack = Stack::start(args.workers, args.sim_latency_ms, &env).await?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(512)
+        .build()?;
+    if let Some(provider) = down {
+        client
+            .post(format!("{}/_control/{provider}", stack.sim_url))
+            .json(&json!({"fault": "outage"}))
+            .send()
+            .await?
+            .error_for_status()?;
+    }
     let catalog = muze_sim::catalog::Catalog::generate(42, 3000);
     let mut seen = HashSet::new();
     let queries: Vec<String> = catalog
@@ -44,9 +87,6 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .filter(|q| seen.insert(q.to_lowercase()))
         .collect();
     let total = ((args.rate * args.seconds as f64) as usize).min(queries.len());
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(512)
-        .build()?;
     let histogram = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(
         1,
         120_000_000,
@@ -55,8 +95,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let failures = Arc::new(Mutex::new(0usize));
     let interval = Duration::from_secs_f64(1.0 / args.rate);
     println!(
-        "latency: {total} searches at {} /s, sim latency {} ms, {} workers (namespace {})",
-        args.rate, args.sim_latency_ms, args.workers, stack.namespace
+        "latency: {total} searches at {} /s, sim latency {} ms, {} workers, providers {providers}{} (namespace {})",
+        args.rate,
+        args.sim_latency_ms,
+        args.workers,
+        down.map(|p| format!(", {p} down")).unwrap_or_default(),
+        stack.namespace
     );
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(total);
@@ -89,20 +133,20 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     let sim = args.sim_latency_ms as f64;
     println!(
-        "sent {total} in {:.1} s; succeeded {}, failed {}",
+        "  sent {total} in {:.1} s; succeeded {}, failed {}",
         elapsed.as_secs_f64(),
         h.len(),
         *failures.lock().await
     );
     println!(
-        "POST→succeeded ms: p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}",
+        "  POST→succeeded ms: p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}",
         ms(0.5),
         ms(0.9),
         ms(0.99),
         h.max() as f64 / 1000.0
     );
     println!(
-        "overhead (minus {sim} ms upstream) ms: p50 {:.1}  p99 {:.1}",
+        "  overhead (minus {sim} ms upstream) ms: p50 {:.1}  p99 {:.1}",
         ms(0.5) - sim,
         ms(0.99) - sim
     );
@@ -112,11 +156,24 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .await?
         .json()
         .await?;
+    let calls = |p: &str| {
+        stats["providers"][p]["endpoints"]["/v1/search"]
+            .as_u64()
+            .unwrap_or(0)
+            + stats["providers"][p]["endpoints"]["/youtube/v3/search"]
+                .as_u64()
+                .unwrap_or(0)
+    };
     println!(
-        "upstream: {} Spotify searches, {} limit violations",
-        stats["providers"]["spotify"]["endpoints"]["/v1/search"], stats["total_violations"]
+        "  upstream: spotify {} calls, youtube {} calls; {} limit violations",
+        calls("spotify"),
+        calls("youtube"),
+        stats["total_violations"]
     );
-    Ok(())
+    Ok(Summary {
+        p50: ms(0.5),
+        p99: ms(0.99),
+    })
 }
 
 async fn search_until_done(client: &reqwest::Client, api: &str, query: &str) -> anyhow::Result<()> {

@@ -3,6 +3,8 @@
 //!
 //! `cargo build --release --bins && target/release/muze-bench latency --rate 20 --seconds 30`
 
+mod catalog_hits;
+mod independence;
 mod latency;
 mod limiter;
 mod publish;
@@ -24,17 +26,26 @@ struct Cli {
 enum Command {
     /// POST → succeeded latency at a fixed request rate (open loop).
     Latency(latency::Args),
+    /// Added latency of one fallback hop (first provider down), against the healthy path.
+    FallbackHop(latency::Args),
     /// Limiter utilization and violations, shared vs naive, 1/2/4 workers; acquire latency.
     Limiter(limiter::Args),
     /// Confirmed-publish latency to RabbitMQ.
     Publish(publish::Args),
+    /// Catalog-hit throughput of POST /v1/searches, side by side with `pgbench -S`.
+    CatalogHits(catalog_hits::Args),
+    /// Searches per upstream call over simulated days of a Zipf stream, vs an exact cache.
+    Independence(independence::Args),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Latency(args) => latency::run(args).await,
+        Command::FallbackHop(args) => latency::fallback_hop(args).await,
         Command::Limiter(args) => limiter::run(args).await,
         Command::Publish(args) => publish::run(args).await,
+        Command::CatalogHits(args) => catalog_hits::run(args).await,
+        Command::Independence(args) => independence::run(args).await,
     }
 }

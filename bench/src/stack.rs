@@ -12,6 +12,9 @@ use anyhow::Context;
 /// The dev key the stack's API accepts.
 pub const KEY: &str = "bench-key";
 
+/// Replaced by the sim's base URL (`http://127.0.0.1:<port>`) in extra environment values.
+pub const SIM_URL: &str = "{sim_url}";
+
 /// A running stack.
 #[derive(Debug)]
 pub struct Stack {
@@ -56,7 +59,8 @@ impl Stack {
         .await
     }
 
-    /// Like [`Stack::start`], with extra `muze-sim` arguments (its limits).
+    /// Like [`Stack::start`], with extra `muze-sim` arguments (its limits). In `extra_env`
+    /// values, [`SIM_URL`] stands for the sim's base URL.
     pub async fn start_with_sim_args(
         workers: usize,
         sim_latency_ms: u64,
@@ -103,7 +107,7 @@ impl Stack {
         env.extend(
             extra_env
                 .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string())),
+                .map(|(k, v)| (k.to_string(), v.replace(SIM_URL, &sim_url))),
         );
         let mut stack = Stack {
             api_url: format!("http://127.0.0.1:{api_port}"),
