@@ -8,7 +8,7 @@ use muze_shared::redis_conn::Redis;
 use muze_shared::{db, domain::ProviderName, queue::Broker, rate_limit::RateLimiter, Settings};
 use sqlx::PgPool;
 
-use crate::{auth::KeySet, client_limit::ClientLimit, notify::Notifier};
+use crate::{answer_cache::AnswerCache, auth::KeySet, client_limit::ClientLimit, notify::Notifier};
 
 /// The state behind every route.
 #[derive(Clone)]
@@ -27,6 +27,8 @@ pub struct AppState {
     pub notifier: Arc<Notifier>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
+    /// Fresh catalog answers held briefly, serialized.
+    pub answers: Arc<AnswerCache>,
     /// The providers' shared budgets (read by the admin routes).
     pub limiter: Arc<RateLimiter>,
     /// Search settings the routes apply.
@@ -59,6 +61,7 @@ impl AppState {
         AppState {
             pool,
             limiter: Arc::new(RateLimiter::new(settings, redis.clone())),
+            answers: Arc::new(AnswerCache::default()),
             redis,
             broker,
             keys: Arc::new(KeySet::new(

@@ -54,7 +54,14 @@ impl Stack {
             workers,
             sim_latency_ms,
             extra_env,
-            &["--spotify-limit", "off"],
+            &[
+                "--spotify-limit",
+                "off",
+                "--youtube-limit",
+                "off",
+                "--youtube-daily-quota",
+                "off",
+            ],
         )
         .await
     }

@@ -82,8 +82,22 @@ pub async fn create(
         limit: request.limit,
         deadline_at: Utc::now() + state.search.deadline,
     };
-    if let Some(view) = from_catalog(&state, &new).await? {
-        return Ok((StatusCode::OK, Json(view)).into_response());
+    let key = (
+        new.normalized.as_str().to_string(),
+        new.search_type.as_str(),
+        new.limit.get(),
+    );
+    if let Some(body) = state.answers.get(&key) {
+        metrics::counter!("muze_catalog_answers_total", "kind" => "fresh").increment(1);
+        return Ok(json_response(StatusCode::OK, body));
+    }
+    if let Some((view, fresh_for)) = from_catalog(&state, &new).await? {
+        let body =
+            Bytes::from(serde_json::to_vec(&view).map_err(|e| ApiError::Internal(e.into()))?);
+        if let Some(fresh_for) = fresh_for {
+            state.answers.put(key, body.clone(), fresh_for);
+        }
+        return Ok(json_response(StatusCode::OK, body));
     }
     let enqueued = searches::create_or_join(&state.pool, &new).await?;
     if let Enqueued::Created(id) = enqueued {
@@ -102,8 +116,12 @@ pub async fn create(
 }
 
 /// Our own catalog's answer, if it has one: the stored answer to the same search (a stale one
-/// is served and refreshed in the background), else the tracks the query names exactly.
-async fn from_catalog(state: &AppState, new: &NewSearch) -> Result<Option<SearchView>, ApiError> {
+/// is served and refreshed in the background), else the tracks the query names exactly. With a
+/// fresh stored answer comes how long it stays fresh.
+async fn from_catalog(
+    state: &AppState,
+    new: &NewSearch,
+) -> Result<Option<(SearchView, Option<std::time::Duration>)>, ApiError> {
     if let Some(stored) =
         catalog::stored_answer(&state.pool, new, state.search.cache_ttl_secs).await?
     {
@@ -114,16 +132,18 @@ async fn from_catalog(state: &AppState, new: &NewSearch) -> Result<Option<Search
             let refresh = new.clone();
             tokio::spawn(async move { refresh_in_background(&state, &refresh).await });
         }
-        return Ok(Some(stored.view));
+        let fresh_for = (!stored.stale).then_some(stored.fresh_for);
+        return Ok(Some((stored.view, fresh_for)));
     }
     let tracks = catalog::confident_match(&state.pool, new).await?;
     if tracks.is_empty() {
         return Ok(None);
     }
     metrics::counter!("muze_catalog_answers_total", "kind" => "confident").increment(1);
-    Ok(Some(
+    Ok(Some((
         catalog::record_answer(&state.pool, new, tracks).await?,
-    ))
+        None,
+    )))
 }
 
 /// Queues one refresh of a stale answer. Identical refreshes in flight share one job, so a
@@ -138,6 +158,11 @@ async fn refresh_in_background(state: &AppState, new: &NewSearch) {
     if let Err(e) = outcome.await {
         tracing::warn!(error = %e, "could not queue the refresh of a stale answer");
     }
+}
+
+/// A JSON body already serialized.
+fn json_response(status: StatusCode, body: Bytes) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// Publishes the job's message. If RabbitMQ does not take it, fails the job (so nothing waits

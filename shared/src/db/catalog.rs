@@ -20,6 +20,8 @@ use crate::domain::{song_identity, SearchStatus, SearchType, SearchView, Track};
 pub struct StoredAnswer {
     pub view: SearchView,
     pub stale: bool,
+    /// How long it stays fresh (zero when stale).
+    pub fresh_for: std::time::Duration,
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -29,6 +31,7 @@ struct AnswerRow {
     created_at: DateTime<Utc>,
     finished_at: Option<DateTime<Utc>>,
     stale: bool,
+    fresh_for_ms: f64,
 }
 
 /// The newest answer to the same normalized search, if any.
@@ -39,7 +42,9 @@ pub async fn stored_answer(
 ) -> Result<Option<StoredAnswer>, sqlx::Error> {
     let row: Option<AnswerRow> = sqlx::query_as(
         "SELECT id, query, created_at, finished_at,
-                finished_at < now() - make_interval(secs => $4) AS stale
+                finished_at < now() - make_interval(secs => $4) AS stale,
+                (GREATEST(extract(epoch FROM finished_at + make_interval(secs => $4) - now()), 0)
+                    * 1000)::float8 AS fresh_for_ms
          FROM searches
          WHERE normalized_query = $1 AND search_type = $2 AND result_limit = $3
            AND status = 'succeeded'
@@ -57,6 +62,7 @@ pub async fn stored_answer(
     Ok(Some(StoredAnswer {
         view: catalog_view(row.id, row.query, row.created_at, row.finished_at, results),
         stale: row.stale,
+        fresh_for: std::time::Duration::from_millis(row.fresh_for_ms.max(0.0) as u64),
     }))
 }
 
