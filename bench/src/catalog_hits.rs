@@ -24,10 +24,11 @@ use std::{
 
 use anyhow::Context;
 use hdrhistogram::Histogram;
-use serde_json::{json, Value};
+use muze_shared::domain::SearchStatus;
+use serde_json::json;
 use tokio::{sync::Barrier, task::JoinSet};
 
-use crate::stack::{Stack, KEY};
+use crate::stack::{search_until_final, song_queries, Stack, KEY};
 
 const PG_ARGS: [&str; 6] = ["-h", "127.0.0.1", "-p", "5432", "-U", "postgres"];
 
@@ -67,15 +68,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "cargo build --release --bins && target/release/muze-bench catalog-hits --queries {} --concurrency {} --seconds {} --db-pool {pool}",
         args.queries, args.concurrency, args.seconds
     );
-    let catalog = muze_sim::catalog::Catalog::generate(42, 3000);
-    let mut seen = std::collections::HashSet::new();
-    let queries: Vec<String> = catalog
-        .songs()
-        .iter()
-        .map(|s| format!("{} {}", s.title, s.artists[0]))
-        .filter(|q| seen.insert(muze_shared::domain::normalize_text(q)))
-        .take(args.queries)
-        .collect();
+    let queries: Vec<String> = song_queries().into_iter().take(args.queries).collect();
     anyhow::ensure!(
         queries.len() == args.queries,
         "the sim's catalog has only {} distinct songs",
@@ -151,29 +144,12 @@ async fn warm(api: &str, queries: &[String]) -> anyhow::Result<()> {
 }
 
 async fn search_until_done(client: &reqwest::Client, api: &str, query: &str) -> anyhow::Result<()> {
-    let created: Value = client
-        .post(format!("{api}/v1/searches"))
-        .bearer_auth(KEY)
-        .json(&json!({ "query": query }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let id = created["id"].as_str().unwrap_or_default().to_string();
-    let mut status = created["status"].as_str().unwrap_or_default().to_string();
-    while status == "queued" || status == "running" {
-        let search: Value = client
-            .get(format!("{api}/v1/searches/{id}?wait=30"))
-            .bearer_auth(KEY)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        status = search["status"].as_str().unwrap_or_default().to_string();
-    }
-    anyhow::ensure!(status == "succeeded", "ended {status}");
+    let view = search_until_final(client, api, query).await?;
+    anyhow::ensure!(
+        view.status == SearchStatus::Succeeded,
+        "ended {:?}",
+        view.status
+    );
     Ok(())
 }
 

@@ -21,12 +21,12 @@
 
 use std::collections::HashSet;
 
-use muze_shared::domain::{normalize_text, song_identity, SearchView};
+use muze_shared::domain::{normalize_text, song_identity};
 use muze_sim::catalog::Song;
 use rand::{rngs::StdRng, Rng, SeedableRng};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::stack::{Stack, KEY, SIM_URL};
+use crate::stack::{search_until_final, Stack, SIM_URL};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -178,7 +178,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             if seen_normalized.insert(normalize_text(query)) {
                 day.exact_misses += 1;
             }
-            match search(&client, &stack.api_url, query).await {
+            match search_until_final(&client, &stack.api_url, query).await {
                 Ok(view) if view.status == muze_shared::domain::SearchStatus::Succeeded => {
                     day.answered += 1;
                     if view.source.as_deref() == Some("catalog") {
@@ -278,30 +278,6 @@ fn is_song(track: &muze_shared::domain::Track, song: &Song) -> bool {
                 .any(|k| ours.contains(k))
         }
     }
-}
-
-/// POST, then long-poll until the search is final.
-async fn search(client: &reqwest::Client, api: &str, query: &str) -> anyhow::Result<SearchView> {
-    let mut view: SearchView = client
-        .post(format!("{api}/v1/searches"))
-        .bearer_auth(KEY)
-        .json(&json!({ "query": query }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    while !view.status.is_final() {
-        view = client
-            .get(format!("{api}/v1/searches/{}?wait=30", view.id))
-            .bearer_auth(KEY)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-    }
-    Ok(view)
 }
 
 /// The sim's search-endpoint calls (summed over providers, and by provider) and violations.

@@ -12,16 +12,16 @@
 //! open, so every search really makes the hop), and prints the difference.
 
 use std::{
-    collections::HashSet,
     sync::Arc,
     time::{Duration, Instant},
 };
 
 use hdrhistogram::Histogram;
+use muze_shared::domain::SearchStatus;
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
-use crate::stack::{Stack, KEY, SIM_URL};
+use crate::stack::{search_until_final, song_queries, Stack, SIM_URL};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
@@ -87,14 +87,7 @@ async fn measure(args: &Args, providers: &str, down: Option<&str>) -> anyhow::Re
             .await?
             .error_for_status()?;
     }
-    let catalog = muze_sim::catalog::Catalog::generate(42, 3000);
-    let mut seen = HashSet::new();
-    let queries: Vec<String> = catalog
-        .songs()
-        .iter()
-        .map(|s| format!("{} {}", s.title, s.artists[0]))
-        .filter(|q| seen.insert(q.to_lowercase()))
-        .collect();
+    let queries = song_queries();
     let total = ((args.rate * args.seconds as f64) as usize).min(queries.len());
     let histogram = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(
         1,
@@ -202,30 +195,13 @@ async fn search_until_done(
     api: &str,
     query: &str,
 ) -> anyhow::Result<Answer> {
-    let created: Value = client
-        .post(format!("{api}/v1/searches"))
-        .bearer_auth(KEY)
-        .json(&json!({ "query": query }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let id = created["id"].as_str().unwrap_or_default().to_string();
-    let mut status = created["status"].as_str().unwrap_or_default().to_string();
-    while status == "queued" || status == "running" {
-        let search: Value = client
-            .get(format!("{api}/v1/searches/{id}?wait=30"))
-            .bearer_auth(KEY)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        status = search["status"].as_str().unwrap_or_default().to_string();
-    }
-    anyhow::ensure!(status == "succeeded", "ended {status}");
-    Ok(if created["source"] == "catalog" {
+    let view = search_until_final(client, api, query).await?;
+    anyhow::ensure!(
+        view.status == SearchStatus::Succeeded,
+        "ended {:?}",
+        view.status
+    );
+    Ok(if view.source.as_deref() == Some("catalog") {
         Answer::Catalog
     } else {
         Answer::Upstream

@@ -9,7 +9,6 @@
 //! violations.
 
 use std::{
-    collections::HashSet,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -23,7 +22,7 @@ use muze_shared::{
 };
 use serde_json::{json, Value};
 
-use crate::stack::{Stack, KEY};
+use crate::stack::{song_queries, Stack, KEY};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -42,14 +41,7 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let catalog = muze_sim::catalog::Catalog::generate(42, 3000);
-    let mut seen = HashSet::new();
-    let queries: Vec<String> = catalog
-        .songs()
-        .iter()
-        .map(|s| format!("{} {}", s.title, s.artists[0]))
-        .filter(|q| seen.insert(q.to_lowercase()))
-        .collect();
+    let queries = song_queries();
     println!(
         "limiter: sim window {}/{}s, demand 3x budget, {} windows measured",
         args.calls, args.window_secs, args.windows

@@ -8,6 +8,8 @@ use std::{
 };
 
 use anyhow::Context;
+use muze_shared::domain::SearchView;
+use serde_json::json;
 
 /// The dev key the stack's API accepts.
 pub const KEY: &str = "bench-key";
@@ -180,4 +182,44 @@ impl Drop for Stack {
             let _ = child.wait();
         }
     }
+}
+
+/// POST, then long-poll until the search is final.
+pub async fn search_until_final(
+    client: &reqwest::Client,
+    api: &str,
+    query: &str,
+) -> anyhow::Result<SearchView> {
+    let mut view: SearchView = client
+        .post(format!("{api}/v1/searches"))
+        .bearer_auth(KEY)
+        .json(&json!({ "query": query }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    while !view.status.is_final() {
+        view = client
+            .get(format!("{api}/v1/searches/{}?wait=30", view.id))
+            .bearer_auth(KEY)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+    }
+    Ok(view)
+}
+
+/// Distinct "title artist" queries, one per song of the sim's default catalog, in catalog order.
+pub fn song_queries() -> Vec<String> {
+    let catalog = muze_sim::catalog::Catalog::generate(42, 3000);
+    let mut seen = std::collections::HashSet::new();
+    catalog
+        .songs()
+        .iter()
+        .map(|s| format!("{} {}", s.title, s.artists[0]))
+        .filter(|q| seen.insert(q.to_lowercase()))
+        .collect()
 }

@@ -4,31 +4,15 @@
 
 mod support;
 
-use std::{
-    collections::HashSet,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use muze_worker::job_error::MAX_TRANSIENT_RETRIES;
 use serde_json::{json, Value};
-use support::{Options, System};
+use support::{catalog_queries, Options, System};
 
 const DONE: Duration = Duration::from_secs(30);
 const SPOTIFY_SEARCH: &str = "/v1/search";
 const YOUTUBE_SEARCH: &str = "/youtube/v3/search";
-
-/// Distinct "title artist" queries for songs the sim's catalog holds.
-fn catalog_queries(n: usize) -> Vec<String> {
-    let catalog = muze_sim::catalog::Catalog::generate(42, 3000);
-    let mut seen = HashSet::new();
-    catalog
-        .songs()
-        .iter()
-        .map(|s| format!("{} {}", s.title, s.artists[0]))
-        .filter(|q| seen.insert(q.to_lowercase()))
-        .take(n)
-        .collect()
-}
 
 /// The attempt record as `(provider, outcome)` pairs, in order.
 fn attempts(search: &Value) -> Vec<(String, String)> {

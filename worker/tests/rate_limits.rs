@@ -4,7 +4,6 @@
 mod support;
 
 use std::{
-    collections::HashSet,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -15,19 +14,7 @@ use muze_shared::{
     redis_conn,
 };
 use serde_json::{json, Value};
-use support::{Options, System};
-
-fn catalog_queries(n: usize) -> Vec<String> {
-    let catalog = muze_sim::catalog::Catalog::generate(42, 3000);
-    let mut seen = HashSet::new();
-    catalog
-        .songs()
-        .iter()
-        .map(|s| format!("{} {}", s.title, s.artists[0]))
-        .filter(|q| seen.insert(q.to_lowercase()))
-        .take(n)
-        .collect()
-}
+use support::{catalog_queries, Options, System};
 
 fn spotify(stats: &Value) -> (u64, u64) {
     let p = &stats["providers"]["spotify"];

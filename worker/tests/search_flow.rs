@@ -2,29 +2,16 @@
 
 mod support;
 
-use std::{collections::HashSet, time::Duration};
+use std::time::Duration;
 
 use muze_shared::{
     domain::{NormalizedQuery, Query, ResultLimit, SearchType},
     queue::{Broker, SearchMessage, Topology},
 };
 use serde_json::json;
-use support::{Options, System};
+use support::{catalog_queries, Options, System};
 
 const DONE: Duration = Duration::from_secs(30);
-
-/// Distinct "title artist" queries for songs the sim's catalog holds.
-fn catalog_queries(n: usize) -> Vec<String> {
-    let catalog = muze_sim::catalog::Catalog::generate(42, 3000);
-    let mut seen = HashSet::new();
-    catalog
-        .songs()
-        .iter()
-        .map(|s| format!("{} {}", s.title, s.artists[0]))
-        .filter(|q| seen.insert(q.to_lowercase()))
-        .take(n)
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn search_goes_from_queued_to_succeeded_with_the_song() {

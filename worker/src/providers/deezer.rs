@@ -63,11 +63,7 @@ impl Provider for Deezer {
 
     async fn search(&self, query: &str, limit: u8) -> Result<Vec<ProviderTrack>, ProviderError> {
         let request = self.request(query, limit)?;
-        let response = self
-            .client
-            .execute(request)
-            .await
-            .map_err(|e| ProviderError::from_reqwest(&e))?;
+        let response = http::execute(&self.client, request).await?;
         let status = response.status();
         if !status.is_success() {
             return Err(http::classify_status(status, response.headers()));

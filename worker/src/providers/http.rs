@@ -25,6 +25,17 @@ pub fn client(timeout: Duration) -> reqwest::Client {
         .unwrap_or_default()
 }
 
+/// Sends a built request; a transport failure is classified (timeout, connection, ...).
+pub async fn execute(
+    client: &reqwest::Client,
+    request: reqwest::Request,
+) -> Result<reqwest::Response, ProviderError> {
+    client
+        .execute(request)
+        .await
+        .map_err(|e| ProviderError::from_reqwest(&e))
+}
+
 /// `Retry-After` in seconds, if present and numeric.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     headers

@@ -67,11 +67,7 @@ impl Provider for MusicBrainz {
 
     async fn search(&self, query: &str, limit: u8) -> Result<Vec<ProviderTrack>, ProviderError> {
         let request = self.request(query, limit)?;
-        let response = self
-            .client
-            .execute(request)
-            .await
-            .map_err(|e| ProviderError::from_reqwest(&e))?;
+        let response = http::execute(&self.client, request).await?;
         let status = response.status();
         if !status.is_success() {
             return Err(classify_status(status, response.headers()));

@@ -87,11 +87,7 @@ impl Provider for Shazam {
 
     async fn search(&self, query: &str, limit: u8) -> Result<Vec<ProviderTrack>, ProviderError> {
         let request = self.request(query, limit)?;
-        let response = self
-            .client
-            .execute(request)
-            .await
-            .map_err(|e| ProviderError::from_reqwest(&e))?;
+        let response = http::execute(&self.client, request).await?;
         let status = response.status();
         if !status.is_success() {
             let headers = response.headers().clone();

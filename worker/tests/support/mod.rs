@@ -62,6 +62,19 @@ pub struct System {
     children: Vec<Child>,
 }
 
+/// Distinct "title artist" queries for songs the sim's catalog holds.
+pub fn catalog_queries(n: usize) -> Vec<String> {
+    let catalog = muze_sim::catalog::Catalog::generate(42, 3000);
+    let mut seen = std::collections::HashSet::new();
+    catalog
+        .songs()
+        .iter()
+        .map(|s| format!("{} {}", s.title, s.artists[0]))
+        .filter(|q| seen.insert(q.to_lowercase()))
+        .take(n)
+        .collect()
+}
+
 /// A fresh namespace: `t` and 10 hex digits.
 pub fn unique_namespace() -> String {
     format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10])
