@@ -22,11 +22,10 @@ pub mod notify;
 pub mod routes;
 pub mod state;
 
-use std::{future::Future, net::SocketAddr, sync::Arc, sync::OnceLock};
+use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
 use axum::{middleware, Router};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use muze_shared::{
     db,
     queue::{Broker, Topology},
@@ -118,7 +117,14 @@ impl Api {
         let notifier = Arc::new(Notifier::new());
         let stop = CancellationToken::new();
         let notify_task = notifier.spawn_listener(pg_listener, stop.clone());
-        let state = AppState::new(&settings, pool, redis, broker, notifier, metrics_handle());
+        let state = AppState::new(
+            &settings,
+            pool,
+            redis,
+            broker,
+            notifier,
+            telemetry::metrics_handle(),
+        );
         tracing::info!(api.addr = %addr, "muze-api listening");
         Ok(Api {
             listener,
@@ -171,17 +177,4 @@ impl Api {
         tracing::info!("muze-api stopped");
         served
     }
-}
-
-/// The process's Prometheus handle. The first API built in a process installs the global
-/// recorder; later ones (tests) share its handle. If something else installed a recorder
-/// first, `/metrics` renders from a detached recorder (empty) rather than failing.
-fn metrics_handle() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            telemetry::init_metrics()
-                .unwrap_or_else(|| PrometheusBuilder::new().build_recorder().handle())
-        })
-        .clone()
 }

@@ -108,6 +108,8 @@ pub struct WorkerSettings {
     pub sweep_interval_secs: u64,
     /// Deliveries of one message before it is parked as poison.
     pub delivery_limit: u32,
+    /// Where the worker serves `/metrics` and `/healthz` (port 0: any free port, logged).
+    pub metrics_bind: String,
 }
 
 /// Settings of every provider, by name.
@@ -225,6 +227,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("worker.lease_secs", "30"),
     ("worker.sweep_interval_secs", "5"),
     ("worker.delivery_limit", "5"),
+    ("worker.metrics_bind", "127.0.0.1:0"),
     ("providers.spotify.base_url", "https://api.spotify.com/v1"),
     (
         "providers.spotify.token_url",

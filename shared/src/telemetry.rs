@@ -4,7 +4,7 @@
 //! configured), human-readable otherwise. Field names are dotted (`job.id`, `provider`).
 //! `RUST_LOG` overrides the default filter.
 
-use std::io::IsTerminal;
+use std::{io::IsTerminal, sync::OnceLock};
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::{fmt, layer::SubscriberExt, util::SubscriberInitExt, EnvFilter};
@@ -38,8 +38,16 @@ pub fn init(format: Option<LogFormat>) {
     };
 }
 
-/// Installs the Prometheus recorder and returns the handle that renders `/metrics`. Returns
-/// `None` if a recorder is already installed (a second component in the same test process).
-pub fn init_metrics() -> Option<PrometheusHandle> {
-    PrometheusBuilder::new().install_recorder().ok()
+/// The process's Prometheus handle, rendering `/metrics`: installs the recorder on first use.
+/// Every component of one process (several in a test) shares it. If another recorder was
+/// installed first, the handle renders an empty, separate recorder.
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .install_recorder()
+                .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder().handle())
+        })
+        .clone()
 }

@@ -4,10 +4,11 @@
 //! A request's path through this crate: [`consume`] takes a delivery → [`search_job`] claims
 //! the job and runs [`providers::fallback`] over the clients in [`providers`] → the answer is
 //! stored through `muze_shared::db` → [`job_error::settle`] acks, retries or parks.
-//! [`sweeper`] repairs what crashes leave behind.
+//! [`sweeper`] repairs what crashes leave behind; [`ops`] serves `/metrics` and `/healthz`.
 
 pub mod consume;
 pub mod job_error;
+pub mod ops;
 pub mod providers;
 pub mod search_job;
 pub mod sweeper;
@@ -19,7 +20,7 @@ use muze_shared::{
     db,
     queue::{Broker, Topology},
     rate_limit::RateLimiter,
-    redis_conn, Settings,
+    redis_conn, telemetry, Settings,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -31,6 +32,7 @@ pub struct Worker {
     ctx: JobContext,
     concurrency: u16,
     sweep_interval: Duration,
+    ops: ops::Ops,
 }
 
 impl Worker {
@@ -48,6 +50,9 @@ impl Worker {
             .context("Redis")?;
         let limiter = Arc::new(RateLimiter::new(&settings, redis));
         let providers = providers::build_providers(&settings, &settings.search.providers);
+        let ops =
+            ops::Ops::bind(&settings.worker.metrics_bind, telemetry::metrics_handle()).await?;
+        tracing::info!(ops.addr = %ops.local_addr()?, "worker metrics at /metrics");
         if providers.is_empty() {
             tracing::warn!(
                 "no provider is enabled: every search will fail with upstream_unavailable"
@@ -64,7 +69,13 @@ impl Worker {
             },
             concurrency: settings.worker.concurrency,
             sweep_interval: Duration::from_secs(settings.worker.sweep_interval_secs.max(1)),
+            ops,
         })
+    }
+
+    /// Where `/metrics` and `/healthz` are served.
+    pub fn ops_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.ops.local_addr()
     }
 
     /// Consumes and sweeps until `shutdown` resolves; then stops taking deliveries, lets
@@ -84,10 +95,13 @@ impl Worker {
             self.concurrency,
             stop.clone(),
         ));
+        let ops_stop = stop.clone();
+        let ops = tokio::spawn(self.ops.run(async move { ops_stop.cancelled().await }));
         shutdown.await;
         stop.cancel();
         consumer.await.context("consumer task")?;
         sweeper.await.context("sweeper task")?;
+        ops.await.context("operations task")?;
         self.ctx.broker.close().await;
         self.ctx.pool.close().await;
         tracing::info!("worker stopped");

@@ -226,3 +226,35 @@ async fn two_namespaces_on_one_broker_do_not_see_each_others_jobs() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_reports_its_jobs_and_provider_calls_at_metrics() {
+    let system = System::start(Options::default()).await;
+    let id = system.search("Hype Boy NewJeans").await;
+    assert_eq!(system.wait_done(&id, DONE).await["status"], "succeeded");
+
+    let ops = system.worker_ops[0];
+    let health = system
+        .http
+        .get(format!("http://{ops}/healthz"))
+        .send()
+        .await
+        .expect("healthz");
+    assert!(health.status().is_success());
+    let metrics = system
+        .http
+        .get(format!("http://{ops}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("muze_searches_finished_total"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("muze_provider_calls_total"), "{metrics}");
+    assert!(metrics.contains("muze_limiter_grants_total"), "{metrics}");
+    system.shutdown().await;
+}

@@ -59,6 +59,8 @@ pub struct System {
     worker_stop: CancellationToken,
     api_task: Option<JoinHandle<()>>,
     worker_tasks: Vec<JoinHandle<()>>,
+    /// `/metrics` of each in-process worker.
+    pub worker_ops: Vec<std::net::SocketAddr>,
     children: Vec<Child>,
 }
 
@@ -180,6 +182,7 @@ impl System {
             worker_stop: CancellationToken::new(),
             api_task: None,
             worker_tasks: Vec::new(),
+            worker_ops: Vec::new(),
             children: Vec::new(),
         };
         system.start_api().await;
@@ -217,6 +220,8 @@ impl System {
     /// Starts a worker inside this process.
     pub async fn start_worker(&mut self) {
         let worker = Worker::build(self.settings()).await.expect("worker starts");
+        self.worker_ops
+            .push(worker.ops_addr().expect("ops address"));
         let stop = self.worker_stop.clone();
         self.worker_tasks.push(tokio::spawn(async move {
             worker
