@@ -181,6 +181,48 @@ impl Drop for Stack {
         for child in &mut self.children {
             let _ = child.wait();
         }
+        self.teardown();
+    }
+}
+
+impl Stack {
+    /// Deletes the run's queues and database, so repeated runs leave nothing behind. Runs on a
+    /// thread of its own: it is called from `drop`, possibly inside the benchmark's runtime.
+    fn teardown(&self) {
+        let env = self.env.clone();
+        let namespace = self.namespace.clone();
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                let Ok(settings) = muze_shared::Settings::load_from(None, env) else {
+                    return;
+                };
+                let topology = muze_shared::queue::Topology::new(
+                    &settings.namespace,
+                    settings.worker.delivery_limit,
+                );
+                if let Ok(broker) =
+                    muze_shared::queue::Broker::connect(settings.amqp.url.clone(), topology).await
+                {
+                    let _ = broker.delete_namespace_queues().await;
+                    broker.close().await;
+                }
+            });
+            let _ = Command::new("psql")
+                .args(["-h", "127.0.0.1", "-U", "postgres", "-q", "-c"])
+                .arg(format!(
+                    "DROP DATABASE IF EXISTS \"muze_{namespace}\" WITH (FORCE)"
+                ))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        })
+        .join();
     }
 }
 

@@ -192,6 +192,19 @@ impl Broker {
         }
     }
 
+    /// Deletes every queue of this namespace, messages included: for tearing down a test or
+    /// benchmark namespace, never a live deployment.
+    pub async fn delete_namespace_queues(&self) -> Result<(), BrokerError> {
+        let channel = self.channel().await?;
+        for queue in self.topology.queue_names() {
+            channel
+                .queue_delete(&queue, lapin::options::QueueDeleteOptions::default())
+                .await?;
+        }
+        let _ = channel.close(200, "namespace deleted").await;
+        Ok(())
+    }
+
     /// Closes the connection cleanly.
     pub async fn close(&self) {
         let mut state = self.state.lock().await;

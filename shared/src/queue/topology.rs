@@ -42,6 +42,13 @@ impl JobQueues {
         format!("{}.delay.{tier_ms}", self.prefix)
     }
 
+    /// Every queue of this kind: work, parking and delay queues.
+    pub fn all(&self) -> Vec<String> {
+        let mut names = vec![self.work.clone(), self.parked.clone()];
+        names.extend(DELAY_TIERS_MS.into_iter().map(|t| self.delay(t)));
+        names
+    }
+
     /// The delay queue to use for waiting `wait_ms`, and the tier's actual delay.
     pub fn delay_for(&self, wait_ms: u64) -> (String, u64) {
         let tier = DELAY_TIERS_MS
@@ -68,6 +75,11 @@ impl Topology {
             search: JobQueues::new(namespace, "search"),
             delivery_limit,
         }
+    }
+
+    /// Every queue name of this namespace (for tearing a namespace down).
+    pub fn queue_names(&self) -> Vec<String> {
+        self.search.all()
     }
 
     /// Declares every queue (idempotent; safe from many processes at once).

@@ -20,6 +20,9 @@ use super::{Provider, ProviderError};
 
 /// Waits for budget up to this long happen inside the job; longer ones go through the queue.
 pub const MAX_WAIT_IN_PLACE: Duration = Duration::from_secs(1);
+/// After this many waits in place the job yields its slot and waits in the queue: under heavy
+/// contention many jobs wake for each freed token and only one gets it.
+const MAX_ROUNDS_IN_PLACE: u32 = 3;
 /// How long to wait when the limiter itself cannot be reached.
 const LIMITER_DOWN_WAIT: Duration = Duration::from_secs(1);
 /// A 429 without `Retry-After` still cools the provider down this long.
@@ -52,6 +55,7 @@ pub async fn search(
     let mut result = FallbackResult::default();
     // Providers already called in this job are not called again.
     let mut called: HashSet<ProviderName> = HashSet::new();
+    let mut rounds = 0;
     loop {
         let mut soonest: Option<Duration> = None;
         for provider in providers {
@@ -91,7 +95,8 @@ pub async fn search(
             return result;
         };
         let budget_free_at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
-        if wait > MAX_WAIT_IN_PLACE || budget_free_at >= deadline {
+        rounds += 1;
+        if wait > MAX_WAIT_IN_PLACE || budget_free_at >= deadline || rounds > MAX_ROUNDS_IN_PLACE {
             result.budget_wait = Some(wait);
             return result;
         }

@@ -13,6 +13,7 @@ use muze_shared::Settings;
 use muze_sim::{Sim, SimConfig};
 use muze_worker::Worker;
 use serde_json::{json, Value};
+use sqlx::Connection;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -385,6 +386,30 @@ impl System {
             let _ = child.wait();
         }
         self.sim_stop.cancel();
+        self.teardown().await;
+    }
+
+    /// Deletes this system's queues and database, so repeated runs leave nothing behind.
+    async fn teardown(&self) {
+        let settings = self.settings();
+        let topology =
+            muze_shared::queue::Topology::new(&settings.namespace, settings.worker.delivery_limit);
+        if let Ok(broker) =
+            muze_shared::queue::Broker::connect(settings.amqp.url.clone(), topology).await
+        {
+            let _ = broker.delete_namespace_queues().await;
+            broker.close().await;
+        }
+        if let Ok(mut admin) =
+            sqlx::PgConnection::connect("postgres://postgres@127.0.0.1:5432/postgres").await
+        {
+            let _ = sqlx::query(&format!(
+                "DROP DATABASE IF EXISTS \"muze_test_{}\" WITH (FORCE)",
+                self.namespace
+            ))
+            .execute(&mut admin)
+            .await;
+        }
     }
 }
 
