@@ -18,10 +18,18 @@ use crate::domain::{normalize_text, song_identity, ProviderName, ProviderTrack, 
 /// songs with the same title and artist usually do.
 pub const DURATION_TOLERANCE_MS: i32 = 3_000;
 
-/// The identity of a song without an ISRC: normalized title and primary artist.
+/// The identity of a song without an ISRC: normalized full title and primary artist (the
+/// first of [`song_identity::match_keys`]).
 pub fn match_key(title: &str, artists: &[String]) -> String {
-    let artist = artists.first().map(String::as_str).unwrap_or("");
-    format!("{}\u{1f}{}", normalize_text(title), normalize_text(artist))
+    song_identity::match_keys(title, artists)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| {
+            format!(
+                "\u{1f}{}",
+                normalize_text(artists.first().map(String::as_str).unwrap_or(""))
+            )
+        })
 }
 
 /// The text catalog search looks in: normalized title and every artist.

@@ -25,6 +25,15 @@ pub fn client(timeout: Duration) -> reqwest::Client {
         .unwrap_or_default()
 }
 
+/// The provider's API key, if one is configured and not blank.
+pub fn api_key(settings: &muze_shared::config::ProviderSettings) -> Option<secrecy::SecretString> {
+    use secrecy::ExposeSecret;
+    settings
+        .api_key
+        .clone()
+        .filter(|k| !k.expose_secret().trim().is_empty())
+}
+
 /// Sends a built request; a transport failure is classified (timeout, connection, ...).
 pub async fn execute(
     client: &reqwest::Client,

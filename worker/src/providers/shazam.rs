@@ -38,10 +38,7 @@ pub struct Shazam {
 impl Shazam {
     /// Builds the client; `None` when no RapidAPI key is configured.
     pub fn new(settings: &ProviderSettings) -> Option<Shazam> {
-        let api_key = settings.api_key.clone()?;
-        if api_key.expose_secret().trim().is_empty() {
-            return None;
-        }
+        let api_key = http::api_key(settings)?;
         Some(Shazam {
             client: http::client(settings.timeout()),
             search_url: join(&settings.base_url, "search"),

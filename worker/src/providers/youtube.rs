@@ -42,10 +42,7 @@ pub struct Youtube {
 impl Youtube {
     /// Builds the client; `None` when no API key is configured.
     pub fn new(settings: &ProviderSettings) -> Option<Youtube> {
-        let api_key = settings.api_key.clone()?;
-        if api_key.expose_secret().trim().is_empty() {
-            return None;
-        }
+        let api_key = http::api_key(settings)?;
         Some(Youtube {
             client: http::client(settings.timeout()),
             search_url: join(&settings.base_url, "search"),
