@@ -8,10 +8,13 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::domain::{ProviderName, RateLimit};
+use crate::{
+    cron::CronSchedule,
+    domain::{ProviderName, RateLimit, CRAWL_SOURCES},
+};
 
 /// The API key accepted in the `dev` profile when `MUZE__API__KEYS` is not set.
 pub const DEV_API_KEY: &str = "muze-dev-key";
@@ -31,6 +34,7 @@ pub struct Settings {
     pub worker: WorkerSettings,
     pub providers: ProvidersSettings,
     pub scheduler: SchedulerSettings,
+    pub crawl: CrawlSettings,
     pub limiter: LimiterSettings,
     #[serde(default)]
     pub log: LogSettings,
@@ -110,6 +114,8 @@ pub struct WorkerSettings {
     pub delivery_limit: u32,
     /// Where the worker serves `/metrics` and `/healthz` (port 0: any free port, logged).
     pub metrics_bind: String,
+    /// Crawl pages one worker process fetches at once (also the crawl queue's prefetch).
+    pub crawl_concurrency: u16,
 }
 
 /// Settings of every provider, by name.
@@ -185,6 +191,31 @@ pub struct SchedulerSettings {
     pub crawl_cron: String,
     /// IANA zone name.
     pub timezone: String,
+    /// What to do about crawl ticks that passed while no scheduler was running.
+    pub crawl_catch_up: CatchUp,
+}
+
+/// What a schedule does about ticks missed while every scheduler was down (or stalled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CatchUp {
+    /// Missed ticks are not fired; the schedule resumes with the next one.
+    Skip,
+    /// The most recent missed tick is fired once, late; older ones are dropped.
+    RunOnce,
+    /// Every missed tick is fired, oldest first (at most [`CatchUp::MAX_BACKFILL`]).
+    Backfill,
+}
+
+impl CatchUp {
+    /// Most missed ticks a backfill fires at once.
+    pub const MAX_BACKFILL: usize = 100;
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CrawlSettings {
+    /// Providers a new-release crawl reads (`spotify`, `deezer`), comma-separated.
+    pub sources: Vec<ProviderName>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -228,6 +259,8 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("worker.sweep_interval_secs", "5"),
     ("worker.delivery_limit", "5"),
     ("worker.metrics_bind", "127.0.0.1:0"),
+    // Crawl pages wait on background budget most of the time; a few at once keep it busy.
+    ("worker.crawl_concurrency", "4"),
     ("providers.spotify.base_url", "https://api.spotify.com/v1"),
     (
         "providers.spotify.token_url",
@@ -272,6 +305,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("limiter.probe_timeout_ms", "10000"),
     ("scheduler.crawl_cron", "0 0 3 * * *"),
     ("scheduler.timezone", "Asia/Seoul"),
+    ("scheduler.crawl_catch_up", "run_once"),
 ];
 
 /// Defaults every provider shares unless `DEFAULTS` says otherwise.
@@ -287,7 +321,12 @@ const PROVIDER_DEFAULTS: &[(&str, &str)] = &[
 ];
 
 /// Keys whose environment value is a comma-separated list.
-const LIST_KEYS: &[&str] = &["api.keys", "api.admin_keys", "search.providers"];
+const LIST_KEYS: &[&str] = &[
+    "api.keys",
+    "api.admin_keys",
+    "search.providers",
+    "crawl.sources",
+];
 
 impl Settings {
     /// Loads defaults, then `MUZE_CONFIG` (if set), then `MUZE__*` from the process environment.
@@ -312,6 +351,7 @@ impl Settings {
             builder = builder.set_default(*key, *value)?;
         }
         builder = builder.set_default("search.providers", vec!["spotify", "youtube", "shazam"])?;
+        builder = builder.set_default("crawl.sources", vec!["spotify", "deezer"])?;
         if let Some(path) = file {
             builder = builder.add_source(config::File::new(path, config::FileFormat::Toml));
         }
@@ -410,6 +450,25 @@ impl Settings {
                 self.scheduler.timezone
             ));
         }
+        if let Err(e) = self.crawl_schedule() {
+            return invalid(format!("MUZE__SCHEDULER__CRAWL_CRON: {e}"));
+        }
+        if self.worker.crawl_concurrency == 0 {
+            return invalid("MUZE__WORKER__CRAWL_CONCURRENCY must be at least 1".into());
+        }
+        if self.crawl.sources.is_empty() {
+            return invalid("MUZE__CRAWL__SOURCES must name at least one provider".into());
+        }
+        if let Some(p) = self
+            .crawl
+            .sources
+            .iter()
+            .find(|p| !CRAWL_SOURCES.contains(p))
+        {
+            return invalid(format!(
+                "MUZE__CRAWL__SOURCES: {p} has no new-release listing to crawl (spotify or deezer)"
+            ));
+        }
         Ok(())
     }
 
@@ -420,6 +479,11 @@ impl Settings {
         } else {
             self.api.keys.clone()
         }
+    }
+
+    /// The new-release crawl's schedule.
+    pub fn crawl_schedule(&self) -> Result<CronSchedule, crate::cron::CronError> {
+        CronSchedule::parse(&self.scheduler.crawl_cron, &self.scheduler.timezone)
     }
 
     /// The search deadline as a duration.
@@ -472,6 +536,11 @@ mod tests {
         assert_eq!(s.search.deadline_secs, 60);
         assert_eq!(s.worker.concurrency, 16);
         assert_eq!(s.scheduler.crawl_cron, "0 0 3 * * *");
+        assert_eq!(s.scheduler.crawl_catch_up, CatchUp::RunOnce);
+        assert_eq!(
+            s.crawl.sources,
+            vec![ProviderName::Spotify, ProviderName::Deezer]
+        );
         assert_eq!(s.client_keys().len(), 1);
         assert!(s.providers.spotify.adaptive);
         assert!(!s.providers.deezer.adaptive);
@@ -521,6 +590,28 @@ mod tests {
         )
         .expect_err("rate limit");
         assert!(err.to_string().contains("rate limit"), "{err}");
+        let err = Settings::load_from(None, env(&[("MUZE__SCHEDULER__CRAWL_CRON", "0 3 * * *")]))
+            .expect_err("five-field cron");
+        assert!(
+            err.to_string().contains("MUZE__SCHEDULER__CRAWL_CRON"),
+            "{err}"
+        );
+        let err = Settings::load_from(None, env(&[("MUZE__SCHEDULER__CRAWL_CATCH_UP", "twice")]))
+            .expect_err("unknown policy");
+        assert!(err.to_string().contains("twice"), "{err}");
+        let err = Settings::load_from(None, env(&[("MUZE__CRAWL__SOURCES", "youtube")]))
+            .expect_err("not crawlable");
+        assert!(err.to_string().contains("MUZE__CRAWL__SOURCES"), "{err}");
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("MUZE__SCHEDULER__CRAWL_CATCH_UP", "backfill"),
+                ("MUZE__CRAWL__SOURCES", "deezer"),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(s.scheduler.crawl_catch_up, CatchUp::Backfill);
+        assert_eq!(s.crawl.sources, vec![ProviderName::Deezer]);
     }
 
     #[test]

@@ -4,12 +4,16 @@
 //! - [`domain`]: validated types that travel from the API through the queue to the worker.
 //! - [`db`]: Postgres, the source of truth for jobs and the catalog.
 //! - [`queue`]: RabbitMQ transport with confirmed publishing.
+//! - [`crawl`]: starting new-release crawls and publishing their pages.
 //! - [`rate_limit`]: fleet-wide provider budgets in Redis.
+//! - [`cron`]: cron schedules with seconds in a time zone, DST-correct.
 //! - [`redis_conn`], [`telemetry`], [`shutdown`]: process plumbing.
 //!
 //! Errors: each module has its own `thiserror` enum; binaries wrap them with `anyhow` context.
 
 pub mod config;
+pub mod crawl;
+pub mod cron;
 pub mod db;
 pub mod domain;
 pub mod queue;

@@ -1,8 +1,9 @@
 //! Postgres access: connecting (creating the database and migrating if needed), search jobs,
-//! and the track catalog. Postgres is the source of truth for every job and answer.
+//! the track catalog, and crawls with the scheduler's ticks. Postgres is the source of truth for every job and answer.
 
 pub mod catalog;
 mod connect;
+pub mod crawls;
 pub mod searches;
 pub mod tracks;
 

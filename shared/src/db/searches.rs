@@ -262,7 +262,7 @@ pub async fn succeed(
     if !lock_open(&mut tx, id).await? {
         return Ok(Finish::AlreadyFinal);
     }
-    let track_ids = tracks::upsert_all(&mut tx, found).await?;
+    let track_ids = tracks::upsert_all(&mut tx, found).await?.ids;
     let mut seen = std::collections::HashSet::new();
     let ordered: Vec<Uuid> = track_ids.into_iter().filter(|t| seen.insert(*t)).collect();
     let positions: Vec<i16> = (0..ordered.len())

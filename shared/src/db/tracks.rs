@@ -78,6 +78,15 @@ fn same_recording(known: &Known, t: &ProviderTrack) -> bool {
     durations && isrcs
 }
 
+/// What [`upsert_all`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Upserted {
+    /// The catalog track of each result, in input order.
+    pub ids: Vec<Uuid>,
+    /// How many of them are new to the catalog.
+    pub created: usize,
+}
+
 /// Saves provider results into the catalog and returns the track id of each, in input order.
 ///
 /// Set-based: a fixed number of statements whatever the number of results (locks, three
@@ -87,9 +96,9 @@ fn same_recording(known: &Known, t: &ProviderTrack) -> bool {
 pub async fn upsert_all(
     tx: &mut Transaction<'_, Postgres>,
     found: &[ProviderTrack],
-) -> Result<Vec<Uuid>, sqlx::Error> {
+) -> Result<Upserted, sqlx::Error> {
     if found.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Upserted::default());
     }
     // Every lock this transaction needs, taken up front in one global (sorted) order.
     let keys: Vec<String> = found
@@ -243,7 +252,10 @@ pub async fn upsert_all(
     insert_new(tx, &new_tracks).await?;
     fill_missing(tx, &fills).await?;
     insert_links(tx, &new_links).await?;
-    Ok(ids)
+    Ok(Upserted {
+        ids,
+        created: new_tracks.len(),
+    })
 }
 
 async fn insert_new(

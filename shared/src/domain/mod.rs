@@ -1,5 +1,6 @@
 //! Domain types: parsed once at the edge, carried validated through the queue and the worker.
 
+mod crawl;
 mod provider;
 mod query;
 mod rate_limit;
@@ -7,6 +8,7 @@ mod search;
 pub mod song_identity;
 mod track;
 
+pub use crawl::{CrawlPage, CRAWL_SOURCES};
 pub use provider::{ProviderName, UnknownProvider};
 pub use query::{normalize_text, NormalizedQuery, Query, QueryError, ResultLimit, SearchType};
 pub use rate_limit::{RateLimit, RateLimitParseError};

@@ -1,5 +1,6 @@
-//! The search job message. It carries validated types so the worker never re-parses user
-//! input, and the job id so the worker can check Postgres, the source of truth.
+//! The job messages. A search message carries validated types so the worker never re-parses
+//! user input; every message carries the job's id so the worker can check Postgres, the source
+//! of truth.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,29 @@ impl SearchMessage {
 
     pub fn from_json(bytes: &[u8]) -> Result<SearchMessage, serde_json::Error> {
         serde_json::from_slice(bytes)
+    }
+}
+
+/// One crawl page on the `crawl` queue. The page itself (what to fetch, how far it got) is in
+/// Postgres; the message only names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrawlMessage {
+    pub crawl_id: Uuid,
+    pub key: String,
+}
+
+impl CrawlMessage {
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    pub fn from_json(bytes: &[u8]) -> Result<CrawlMessage, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+
+    /// The broker message id: the same page always has the same one.
+    pub fn message_id(&self) -> String {
+        format!("{}/{}", self.crawl_id, self.key)
     }
 }
 

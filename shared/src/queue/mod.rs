@@ -7,5 +7,5 @@ mod message;
 mod topology;
 
 pub use broker::{Broker, BrokerError};
-pub use message::{SearchMessage, REASON_HEADER};
+pub use message::{CrawlMessage, SearchMessage, REASON_HEADER};
 pub use topology::{JobQueues, Topology, DELAY_TIERS_MS};

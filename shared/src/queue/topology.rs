@@ -1,7 +1,7 @@
 //! Queue names and their declarations. Every name starts with the namespace, so deployments
 //! and test runs sharing one broker never see each other's messages.
 //!
-//! Per kind of job (`search`, later `crawl`):
+//! Per kind of job (`search`, `crawl`):
 //! - `{ns}.{kind}`: the work queue, a quorum queue whose `x-delivery-limit` dead-letters a
 //!   message that keeps crashing workers into the parking queue;
 //! - `{ns}.{kind}.parked`: poison and unprocessable messages, kept with their reason for an
@@ -64,6 +64,8 @@ impl JobQueues {
 pub struct Topology {
     pub namespace: String,
     pub search: JobQueues,
+    /// Crawl pages: their own queue, so a crawl never delays a user's search.
+    pub crawl: JobQueues,
     /// Deliveries of one message before it is parked.
     pub delivery_limit: u32,
 }
@@ -73,18 +75,22 @@ impl Topology {
         Topology {
             namespace: namespace.to_string(),
             search: JobQueues::new(namespace, "search"),
+            crawl: JobQueues::new(namespace, "crawl"),
             delivery_limit,
         }
     }
 
     /// Every queue name of this namespace (for tearing a namespace down).
     pub fn queue_names(&self) -> Vec<String> {
-        self.search.all()
+        let mut names = self.search.all();
+        names.extend(self.crawl.all());
+        names
     }
 
     /// Declares every queue (idempotent; safe from many processes at once).
     pub async fn declare(&self, channel: &Channel) -> lapin::Result<()> {
-        self.declare_kind(channel, &self.search).await
+        self.declare_kind(channel, &self.search).await?;
+        self.declare_kind(channel, &self.crawl).await
     }
 
     async fn declare_kind(&self, channel: &Channel, queues: &JobQueues) -> lapin::Result<()> {
@@ -139,6 +145,8 @@ mod tests {
         assert_eq!(t.search.work, "t42.search");
         assert_eq!(t.search.parked, "t42.search.parked");
         assert_eq!(t.search.delay(1000), "t42.search.delay.1000");
+        assert_eq!(t.crawl.work, "t42.crawl");
+        assert_eq!(t.queue_names().len(), 2 * (2 + DELAY_TIERS_MS.len()));
     }
 
     #[test]
