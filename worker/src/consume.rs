@@ -1,41 +1,48 @@
-//! The consumer: takes search deliveries from RabbitMQ and runs them concurrently.
+//! The consumer: takes deliveries from one RabbitMQ queue and runs them concurrently.
 //!
-//! The broker's prefetch equals the worker's concurrency, so RabbitMQ never hands this process
-//! more jobs than it runs at once; each job is acked only after its outcome is committed.
+//! The broker's prefetch equals the concurrency, so RabbitMQ never hands this process more
+//! jobs than it runs at once; each job is acked (by its handler) only after its outcome is
+//! committed.
 //! A lost connection is re-established with jittered backoff and the consumer re-created.
 //! On shutdown the consumer is cancelled first (no new deliveries), then in-flight jobs finish
 //! and ack.
 
-use std::time::Duration;
+use std::{future::Future, sync::Arc, time::Duration};
 
 use futures::StreamExt;
 use lapin::{
+    message::Delivery,
     options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions},
     types::FieldTable,
 };
+use muze_shared::queue::Broker;
 use rand::Rng;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
-
-use crate::{
-    job_error::{settle, JobError},
-    search_job::{self, JobContext},
-};
-use muze_shared::queue::SearchMessage;
 
 /// Longest pause between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
-/// Consumes until `stop` is cancelled, then waits for in-flight jobs.
-pub async fn run(ctx: JobContext, concurrency: u16, stop: CancellationToken) {
+/// Consumes `queue` with `handler` (which settles each delivery) until `stop` is cancelled,
+/// then waits for in-flight jobs.
+pub async fn run<H, F>(
+    broker: Arc<Broker>,
+    queue: String,
+    concurrency: u16,
+    handler: H,
+    stop: CancellationToken,
+) where
+    H: Fn(Delivery) -> F + Send + Sync,
+    F: Future<Output = ()> + Send + 'static,
+{
     let tracker = TaskTracker::new();
     let mut failures: u32 = 0;
     while !stop.is_cancelled() {
-        match consume_once(&ctx, concurrency, &stop, &tracker).await {
+        match consume_once(&broker, &queue, concurrency, &handler, &stop, &tracker).await {
             Ok(()) => failures = 0,
             Err(e) => {
                 failures = failures.saturating_add(1);
                 let wait = backoff(failures);
-                tracing::warn!(error = %e, retry.in_ms = wait.as_millis() as u64, "consumer lost; reconnecting");
+                tracing::warn!(queue = %queue, error = %e, retry.in_ms = wait.as_millis() as u64, "consumer lost; reconnecting");
                 tokio::select! {
                     () = tokio::time::sleep(wait) => {}
                     () = stop.cancelled() => {}
@@ -44,7 +51,7 @@ pub async fn run(ctx: JobContext, concurrency: u16, stop: CancellationToken) {
         }
     }
     tracker.close();
-    tracing::info!(in_flight = tracker.len(), "waiting for in-flight jobs");
+    tracing::info!(queue = %queue, in_flight = tracker.len(), "waiting for in-flight jobs");
     tracker.wait().await;
 }
 
@@ -56,21 +63,26 @@ fn backoff(failures: u32) -> Duration {
 }
 
 /// One consumer session; returns `Ok` on shutdown and `Err` when the connection is lost.
-async fn consume_once(
-    ctx: &JobContext,
+async fn consume_once<H, F>(
+    broker: &Broker,
+    queue: &str,
     concurrency: u16,
+    handler: &H,
     stop: &CancellationToken,
     tracker: &TaskTracker,
-) -> anyhow::Result<()> {
-    let channel = ctx.broker.channel().await?;
+) -> anyhow::Result<()>
+where
+    H: Fn(Delivery) -> F,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let channel = broker.channel().await?;
     channel
         .basic_qos(concurrency, BasicQosOptions::default())
         .await?;
-    let queue = ctx.broker.topology().search.work.clone();
     let tag = format!("muze-worker-{}", uuid::Uuid::new_v4());
     let mut consumer = channel
         .basic_consume(
-            &queue,
+            queue,
             &tag,
             BasicConsumeOptions::default(),
             FieldTable::default(),
@@ -85,15 +97,7 @@ async fn consume_once(
             }
             next = consumer.next() => match next {
                 Some(Ok(delivery)) => {
-                    let ctx = ctx.clone();
-                    tracker.spawn(async move {
-                        let message = SearchMessage::from_json(&delivery.data);
-                        let result = match &message {
-                            Ok(m) => search_job::run(&ctx, m).await,
-                            Err(e) => Err(JobError::Poison(format!("unreadable message: {e}"))),
-                        };
-                        settle(&ctx, &delivery, message.as_ref().ok(), result).await;
-                    });
+                    tracker.spawn(handler(delivery));
                 }
                 Some(Err(e)) => return Err(e.into()),
                 None => anyhow::bail!("consumer stream ended"),

@@ -14,23 +14,20 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use lapin::{
-    message::Delivery,
-    options::{BasicAckOptions, BasicNackOptions},
-};
+use lapin::message::Delivery;
 use muze_shared::{
     db::searches,
     domain::{Attempt, ProviderName, SearchError},
-    queue::{SearchMessage, REASON_HEADER},
+    queue::SearchMessage,
 };
 
-use crate::search_job::JobContext;
+use crate::{
+    delivery::{self, finish},
+    search_job::JobContext,
+};
 
 /// Transient-failure retries of one search before it fails for good.
 pub const MAX_TRANSIENT_RETRIES: u32 = 3;
-/// How long to wait before handing back a delivery that could not be settled at all (broker or
-/// database down): long enough not to spin, short enough to recover quickly.
-const UNSETTLED_PAUSE: Duration = Duration::from_secs(1);
 
 /// Why a job did not complete on this delivery.
 #[derive(Debug)]
@@ -98,25 +95,7 @@ pub async fn settle(
         (Err(error), Some(message)) => decide(ctx, message, error).await,
         (Err(error), None) => park(ctx, delivery, &format!("{error:?}")).await,
     };
-    match settled {
-        Ok(()) => {
-            if let Err(e) = delivery.acker.ack(BasicAckOptions::default()).await {
-                // The channel is gone: the broker redelivers, and the job is idempotent.
-                tracing::warn!(error = %e, "ack failed; the message will be redelivered");
-            }
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "could not settle the job; handing the message back");
-            tokio::time::sleep(UNSETTLED_PAUSE).await;
-            let _ = delivery
-                .acker
-                .nack(BasicNackOptions {
-                    requeue: true,
-                    ..BasicNackOptions::default()
-                })
-                .await;
-        }
-    }
+    finish(delivery, settled).await;
 }
 
 async fn decide(ctx: &JobContext, message: &SearchMessage, error: JobError) -> anyhow::Result<()> {
@@ -223,22 +202,11 @@ async fn retry_later(
 
 /// Moves the message to the parking queue with its reason.
 async fn park(ctx: &JobContext, delivery: &Delivery, reason: &str) -> anyhow::Result<()> {
-    tracing::error!(reason = %reason, "parking message");
-    metrics::counter!("muze_messages_parked_total").increment(1);
-    let topology = ctx.broker.topology();
-    let message_id = delivery
-        .properties
-        .message_id()
-        .as_ref()
-        .map(|m| m.to_string())
-        .unwrap_or_default();
-    ctx.broker
-        .publish(
-            &topology.search.parked,
-            &delivery.data,
-            &message_id,
-            &[(REASON_HEADER, reason)],
-        )
-        .await?;
-    Ok(())
+    delivery::park(
+        &ctx.broker,
+        &ctx.broker.topology().search.parked,
+        delivery,
+        reason,
+    )
+    .await
 }

@@ -4,9 +4,13 @@
 //! A request's path through this crate: [`consume`] takes a delivery → [`search_job`] claims
 //! the job and runs [`providers::fallback`] over the clients in [`providers`] → the answer is
 //! stored through `muze_shared::db` → [`job_error::settle`] acks, retries or parks.
+//! Crawl pages take the same road on their own queue through [`crawl_job`], spending only
+//! the background share of each provider's budget.
 //! [`sweeper`] repairs what crashes leave behind; [`ops`] serves `/metrics` and `/healthz`.
 
 pub mod consume;
+pub mod crawl_job;
+mod delivery;
 pub mod job_error;
 pub mod ops;
 pub mod providers;
@@ -24,13 +28,16 @@ use muze_shared::{
 };
 use tokio_util::sync::CancellationToken;
 
+use crawl_job::CrawlContext;
 use search_job::JobContext;
 
 /// A worker process, connected and ready to consume.
 #[derive(Debug)]
 pub struct Worker {
     ctx: JobContext,
+    crawl: CrawlContext,
     concurrency: u16,
+    crawl_concurrency: u16,
     sweep_interval: Duration,
     ops: ops::Ops,
 }
@@ -58,7 +65,17 @@ impl Worker {
                 "no provider is enabled: every search will fail with upstream_unavailable"
             );
         }
+        let crawl = CrawlContext {
+            pool: pool.clone(),
+            broker: broker.clone(),
+            limiter: limiter.clone(),
+            spotify: providers::crawl_spotify(&settings),
+            deezer: providers::crawl_deezer(&settings),
+            lease_secs: settings.worker.lease_secs,
+        };
         Ok(Worker {
+            crawl,
+            crawl_concurrency: settings.worker.crawl_concurrency,
             ctx: JobContext {
                 pool,
                 broker,
@@ -90,9 +107,20 @@ impl Worker {
             self.sweep_interval,
             stop.clone(),
         ));
+        let search_ctx = self.ctx.clone();
         let consumer = tokio::spawn(consume::run(
-            self.ctx.clone(),
+            self.ctx.broker.clone(),
+            self.ctx.broker.topology().search.work.clone(),
             self.concurrency,
+            move |delivery| search_job::handle(search_ctx.clone(), delivery),
+            stop.clone(),
+        ));
+        let crawl_ctx = self.crawl.clone();
+        let crawler = tokio::spawn(consume::run(
+            self.crawl.broker.clone(),
+            self.crawl.broker.topology().crawl.work.clone(),
+            self.crawl_concurrency,
+            move |delivery| crawl_job::handle(crawl_ctx.clone(), delivery),
             stop.clone(),
         ));
         let ops_stop = stop.clone();
@@ -100,6 +128,7 @@ impl Worker {
         shutdown.await;
         stop.cancel();
         consumer.await.context("consumer task")?;
+        crawler.await.context("crawl consumer task")?;
         sweeper.await.context("sweeper task")?;
         ops.await.context("operations task")?;
         self.ctx.broker.close().await;

@@ -15,8 +15,10 @@ use muze_shared::{
 };
 use sqlx::PgPool;
 
+use lapin::message::Delivery;
+
 use crate::{
-    job_error::JobError,
+    job_error::{settle, JobError},
     providers::{fallback, Provider},
 };
 
@@ -35,6 +37,16 @@ pub struct JobContext {
     pub lease_secs: u64,
     /// Where finished searches are announced.
     pub done_channel: String,
+}
+
+/// Handles one delivery of the search queue: reads it, runs the job, settles the delivery.
+pub async fn handle(ctx: JobContext, delivery: Delivery) {
+    let message = SearchMessage::from_json(&delivery.data);
+    let result = match &message {
+        Ok(m) => run(&ctx, m).await,
+        Err(e) => Err(JobError::Poison(format!("unreadable message: {e}"))),
+    };
+    settle(&ctx, &delivery, message.as_ref().ok(), result).await;
 }
 
 /// Runs one search job to completion, or says why it could not complete now.

@@ -6,6 +6,8 @@
 //! - A job running under an expired lease (its worker died) is set back to queued and published
 //!   again.
 //! - A job past its deadline that nobody holds fails with `deadline_exceeded`.
+//! - Crawl pages likewise: unpublished pending pages are published, pages whose worker died
+//!   (lease expired) are handed back and published again.
 //!
 //! Several workers may sweep at once: rows are taken with `FOR UPDATE SKIP LOCKED`, and a
 //! duplicate message is harmless because jobs are idempotent.
@@ -13,7 +15,8 @@
 use std::time::Duration;
 
 use muze_shared::{
-    db::searches,
+    crawl::publish_pages,
+    db::{crawls, searches},
     domain::{NormalizedQuery, Query, ResultLimit, SearchType},
     queue::SearchMessage,
 };
@@ -23,6 +26,8 @@ use crate::search_job::JobContext;
 
 /// A queued job unconfirmed for this long is assumed to have no message.
 const UNPUBLISHED_AFTER_SECS: u64 = 10;
+/// Crawl pages repaired per pass at most.
+const MAX_PAGES_PER_SWEEP: i64 = 1_000;
 
 /// Sweeps every `interval` until `stop` is cancelled.
 pub async fn run(ctx: JobContext, interval: Duration, stop: CancellationToken) {
@@ -42,6 +47,34 @@ pub async fn run(ctx: JobContext, interval: Duration, stop: CancellationToken) {
 
 /// One pass.
 pub async fn sweep(ctx: &JobContext) -> anyhow::Result<()> {
+    sweep_searches(ctx).await?;
+    sweep_crawl_pages(ctx).await
+}
+
+/// Publishes crawl pages left without a live message.
+async fn sweep_crawl_pages(ctx: &JobContext) -> anyhow::Result<()> {
+    let stranded =
+        crawls::reclaim_stranded_pages(&ctx.pool, UNPUBLISHED_AFTER_SECS, MAX_PAGES_PER_SWEEP)
+            .await?;
+    if stranded.is_empty() {
+        return Ok(());
+    }
+    tracing::info!(count = stranded.len(), "re-publishing stranded crawl pages");
+    let mut by_crawl: std::collections::BTreeMap<uuid::Uuid, Vec<String>> = Default::default();
+    for page in stranded {
+        by_crawl.entry(page.crawl_id).or_default().push(page.key);
+    }
+    for (crawl_id, keys) in by_crawl {
+        let published = publish_pages(&ctx.pool, &ctx.broker, crawl_id, &keys).await;
+        for key in &keys[published..] {
+            // Left for the next pass.
+            crawls::mark_unpublished(&ctx.pool, crawl_id, key).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn sweep_searches(ctx: &JobContext) -> anyhow::Result<()> {
     let expired = searches::expire_overdue(&ctx.pool, &ctx.done_channel).await?;
     if !expired.is_empty() {
         tracing::info!(count = expired.len(), "failed searches past their deadline");

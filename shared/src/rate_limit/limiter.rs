@@ -47,6 +47,16 @@ pub enum Priority {
     Background,
 }
 
+impl Priority {
+    /// The label used in metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Interactive => "interactive",
+            Priority::Background => "background",
+        }
+    }
+}
+
 /// Why a caller must wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -253,10 +263,12 @@ impl RateLimiter {
             .run(|mut c| async move { invocation.invoke_async(&mut c).await })
             .await?;
         if granted == 1 {
-            metrics::counter!("muze_limiter_grants_total", "provider" => provider.as_str())
+            metrics::counter!("muze_limiter_grants_total", "provider" => provider.as_str(), "priority" => priority.as_str())
                 .increment(1);
             return Ok(Decision::Granted);
         }
+        metrics::counter!("muze_limiter_waits_total", "provider" => provider.as_str(), "priority" => priority.as_str())
+            .increment(1);
         let reason = match reason {
             1 => WaitReason::Cooldown,
             2 => WaitReason::CircuitOpen,

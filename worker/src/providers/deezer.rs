@@ -1,4 +1,6 @@
-//! Deezer's public API (keyless): `GET /search?q&limit`.
+//! Deezer's public API (keyless): `GET /search?q&limit` for searches and, for the new-release
+//! crawl, `GET /editorial/0/releases`, `GET /chart/0/albums` and `GET /album/{id}/tracks`
+//! (whose items carry the ISRC).
 //!
 //! Deezer reports its errors with HTTP 200 and a JSON `error` object, so the body decides the
 //! outcome, not the status: code 4 is its 50-per-5-seconds-per-IP quota, 700 "service busy",
@@ -15,10 +17,12 @@ use muze_shared::{
 use serde::Deserialize;
 use url::Url;
 
-use super::{http, spotify::join, Provider, ProviderError};
+use super::{http, spotify::join, Listing, Provider, ProviderError};
 
 /// Largest page Deezer serves per request.
 const MAX_LIMIT: u8 = 100;
+/// Crawl listings ask for full pages: fewer calls for the same albums.
+const CRAWL_PAGE: u32 = 100;
 /// Deezer sends no `Retry-After`; its quota window is 5 seconds.
 const QUOTA_BACKOFF: Duration = Duration::from_secs(5);
 /// `error.code` values from Deezer's error table.
@@ -30,6 +34,7 @@ const DATA_NOT_FOUND: i64 = 800;
 #[derive(Debug)]
 pub struct Deezer {
     client: reqwest::Client,
+    base_url: Url,
     search_url: Url,
     page_size: u8,
 }
@@ -39,6 +44,7 @@ impl Deezer {
     pub fn new(settings: &ProviderSettings) -> Option<Deezer> {
         Some(Deezer {
             client: http::client(settings.timeout()),
+            base_url: settings.base_url.clone(),
             search_url: join(&settings.base_url, "search"),
             page_size: settings.page_size.min(MAX_LIMIT),
         })
@@ -52,6 +58,64 @@ impl Deezer {
             .query(&[("q", query), ("limit", limit.as_str())])
             .build()
             .map_err(|_| ProviderError::Permanent("could not build the search request".into()))
+    }
+}
+
+impl Deezer {
+    /// `GET base/path?index&limit`, read as a Deezer listing (errors arrive with HTTP 200).
+    async fn listing<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        index: u32,
+    ) -> Result<(Vec<T>, Option<u32>), ProviderError> {
+        let request = self
+            .client
+            .get(join(&self.base_url, path))
+            .query(&[("index", index), ("limit", CRAWL_PAGE)])
+            .build()
+            .map_err(|_| ProviderError::Permanent("could not build the request".into()))?;
+        let response = http::execute(&self.client, request).await?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(http::classify_status(status, response.headers()));
+        }
+        let body: Envelope<T> = http::json(response).await?;
+        let has_next = body.next.is_some();
+        let items: Vec<T> = check(body.error, body.data)?
+            .into_iter()
+            .flatten()
+            .collect();
+        let next = (has_next && !items.is_empty()).then_some(index + CRAWL_PAGE);
+        Ok((items, next))
+    }
+
+    /// One page of new releases: editorial picks, or the album chart when `chart`.
+    pub async fn new_albums(&self, chart: bool, index: u32) -> Result<Listing<u64>, ProviderError> {
+        let path = if chart {
+            "chart/0/albums"
+        } else {
+            "editorial/0/releases"
+        };
+        let (albums, next) = self.listing::<AlbumListing>(path, index).await?;
+        Ok(Listing {
+            items: albums.into_iter().filter_map(|a| a.id).collect(),
+            next,
+        })
+    }
+
+    /// One page of an album's tracks, with ISRCs.
+    pub async fn album_tracks(
+        &self,
+        album_id: u64,
+        index: u32,
+    ) -> Result<Listing<ProviderTrack>, ProviderError> {
+        let (items, next) = self
+            .listing::<TrackItem>(&format!("album/{album_id}/tracks"), index)
+            .await?;
+        Ok(Listing {
+            items: parse(items.into_iter().map(Some).collect()),
+            next,
+        })
     }
 }
 
@@ -75,8 +139,13 @@ impl Provider for Deezer {
 
 /// A 200 answer: either an `error` object or the results.
 fn interpret(body: SearchResponse) -> Result<Vec<ProviderTrack>, ProviderError> {
-    let Some(error) = body.error else {
-        return Ok(parse(body.data.unwrap_or_default()));
+    check(body.error, body.data).map(parse)
+}
+
+/// The data of a 200 answer, or the error it carries. "No data" is an empty answer.
+fn check<T>(error: Option<ErrorObject>, data: Option<Vec<T>>) -> Result<Vec<T>, ProviderError> {
+    let Some(error) = error else {
+        return Ok(data.unwrap_or_default());
     };
     let describe = || {
         format!(
@@ -102,6 +171,19 @@ struct SearchResponse {
     error: Option<ErrorObject>,
 }
 
+/// A listing page: `data`, a `next` link while there is more, or an `error`.
+#[derive(Debug, Deserialize)]
+struct Envelope<T> {
+    data: Option<Vec<Option<T>>>,
+    next: Option<String>,
+    error: Option<ErrorObject>,
+}
+
+#[derive(Debug, Deserialize)]
+struct AlbumListing {
+    id: Option<u64>,
+}
+
 #[derive(Debug, Deserialize)]
 struct ErrorObject {
     #[serde(rename = "type")]
@@ -119,6 +201,9 @@ struct TrackItem {
     duration: Option<i64>,
     artist: Option<ArtistItem>,
     album: Option<AlbumItem>,
+    /// Only on album track lists and `/track/{id}`.
+    isrc: Option<String>,
+    release_date: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -163,9 +248,12 @@ fn parse(items: Vec<Option<TrackItem>>) -> Vec<ProviderTrack> {
                     .duration
                     .filter(|&s| s > 0)
                     .and_then(|s| i32::try_from(s.checked_mul(1000)?).ok()),
-                // Search items have none; `/track/{id}` would cost another call.
-                isrc: None,
-                release_date: None,
+                // Search items have none; album track lists and `/track/{id}` do.
+                isrc: t
+                    .isrc
+                    .map(|i| i.trim().to_ascii_uppercase())
+                    .filter(|i| !i.is_empty()),
+                release_date: t.release_date.filter(|d| !d.is_empty()),
                 image_url: image_url.filter(|u| !u.is_empty()),
             })
         })

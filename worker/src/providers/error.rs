@@ -3,7 +3,11 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use muze_shared::domain::AttemptOutcome;
+use muze_shared::{domain::AttemptOutcome, rate_limit::Outcome};
+
+/// A 429 without `Retry-After` still cools the provider down this long (and a
+/// `Retry-After: 0` cannot make a caller spin).
+pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// The failure of one provider call.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -34,6 +38,40 @@ impl ProviderError {
             }
             ProviderError::Timeout => AttemptOutcome::Timeout,
             ProviderError::Transient(_) | ProviderError::Permanent(_) => AttemptOutcome::Error,
+        }
+    }
+
+    /// What the shared limiter learns from this failure (cooldown, breaker); `None` for
+    /// failures that say nothing about the provider's load or health (bad credentials, a
+    /// malformed body).
+    pub fn limiter_outcome(&self) -> Option<Outcome> {
+        match self {
+            ProviderError::RateLimited { retry_after } => Some(Outcome::Throttled {
+                retry_after: retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
+            }),
+            ProviderError::QuotaExhausted { until } => Some(Outcome::QuotaExhausted {
+                until: until.unwrap_or_else(|| Utc::now() + chrono::Duration::hours(1)),
+            }),
+            ProviderError::Timeout | ProviderError::Transient(_) => Some(Outcome::Transient),
+            ProviderError::Permanent(_) => None,
+        }
+    }
+
+    /// How long the provider asked not to be called, for throttling failures.
+    pub fn throttled_for(&self) -> Option<Duration> {
+        match self {
+            ProviderError::RateLimited { retry_after } => Some(
+                retry_after
+                    .unwrap_or(DEFAULT_RETRY_AFTER)
+                    .max(DEFAULT_RETRY_AFTER),
+            ),
+            ProviderError::QuotaExhausted { until } => Some(
+                until
+                    .and_then(|u| (u - Utc::now()).to_std().ok())
+                    .unwrap_or(Duration::from_secs(3_600))
+                    .max(DEFAULT_RETRY_AFTER),
+            ),
+            _ => None,
         }
     }
 

@@ -25,8 +25,6 @@ pub const MAX_WAIT_IN_PLACE: Duration = Duration::from_secs(1);
 const MAX_ROUNDS_IN_PLACE: u32 = 3;
 /// How long to wait when the limiter itself cannot be reached.
 const LIMITER_DOWN_WAIT: Duration = Duration::from_secs(1);
-/// A 429 without `Retry-After` still cools the provider down this long.
-const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// What walking the providers produced.
 #[derive(Debug, Default)]
@@ -128,15 +126,7 @@ async fn call(
     let outcome = provider.search(query, limit).await;
     let report = match &outcome {
         Ok(_) => Some(Outcome::Ok),
-        Err(ProviderError::RateLimited { retry_after }) => Some(Outcome::Throttled {
-            retry_after: retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
-        }),
-        Err(ProviderError::QuotaExhausted { until }) => Some(Outcome::QuotaExhausted {
-            until: until.unwrap_or_else(|| Utc::now() + chrono::Duration::hours(1)),
-        }),
-        Err(ProviderError::Timeout | ProviderError::Transient(_)) => Some(Outcome::Transient),
-        // Bad credentials or a malformed body say nothing about load or health.
-        Err(ProviderError::Permanent(_)) => None,
+        Err(e) => e.limiter_outcome(),
     };
     if let Some(report) = report {
         if let Err(e) = limiter.report(name, report).await {
@@ -171,24 +161,13 @@ async fn call(
         }
         Err(error) => {
             tracing::info!(provider = %name, error = %error, "provider failed; falling back");
-            let called = match &error {
-                // At least the default, so a `Retry-After: 0` cannot make the job spin.
-                ProviderError::RateLimited { retry_after } => Called::Throttled(
-                    retry_after
-                        .unwrap_or(DEFAULT_RETRY_AFTER)
-                        .max(DEFAULT_RETRY_AFTER),
-                ),
-                ProviderError::QuotaExhausted { until } => Called::Throttled(
-                    until
-                        .and_then(|u| (u - Utc::now()).to_std().ok())
-                        .unwrap_or(Duration::from_secs(3_600))
-                        .max(DEFAULT_RETRY_AFTER),
-                ),
-                ProviderError::Timeout | ProviderError::Transient(_) => {
+            let called = match (&error, error.throttled_for()) {
+                (_, Some(wait)) => Called::Throttled(wait),
+                (ProviderError::Timeout | ProviderError::Transient(_), None) => {
                     result.transient = true;
                     Called::NotAnswered
                 }
-                ProviderError::Permanent(_) => Called::NotAnswered,
+                _ => Called::NotAnswered,
             };
             result
                 .attempts

@@ -13,12 +13,19 @@ pub mod spotify;
 pub mod youtube;
 
 pub use error::ProviderError;
-pub use registry::build_providers;
+pub use registry::{build_providers, crawl_deezer, crawl_spotify};
 
 use std::fmt::Debug;
 
 use async_trait::async_trait;
 use muze_shared::domain::{ProviderName, ProviderTrack};
+
+/// One page of a listing a crawl walks: the items, and where the next page starts (if any).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub next: Option<u32>,
+}
 
 /// A music search API.
 #[async_trait]

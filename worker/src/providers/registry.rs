@@ -9,6 +9,24 @@ use super::{
     Provider,
 };
 
+/// The Spotify client crawls use, when Spotify is enabled and has credentials.
+pub fn crawl_spotify(settings: &Settings) -> Option<Arc<Spotify>> {
+    let config = settings.providers.get(ProviderName::Spotify);
+    (config.enabled != Some(false))
+        .then(|| Spotify::new(config, &settings.search.market))
+        .flatten()
+        .map(Arc::new)
+}
+
+/// The Deezer client crawls use, when Deezer is enabled.
+pub fn crawl_deezer(settings: &Settings) -> Option<Arc<Deezer>> {
+    let config = settings.providers.get(ProviderName::Deezer);
+    (config.enabled != Some(false))
+        .then(|| Deezer::new(config))
+        .flatten()
+        .map(Arc::new)
+}
+
 /// Builds the enabled providers named in `order`, in that order. A provider that is switched
 /// off, or lacks the credentials it needs, is left out with a log line saying why.
 pub fn build_providers(settings: &Settings, order: &[ProviderName]) -> Vec<Arc<dyn Provider>> {

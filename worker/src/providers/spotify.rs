@@ -1,8 +1,11 @@
-//! Spotify Web API: client-credentials token, then `GET /search?type=track`.
+//! Spotify Web API: client-credentials token, then `GET /search?type=track` for searches and,
+//! for the new-release crawl, `GET /search?q=tag:new&type=album`, `GET /albums/{id}/tracks` and
+//! `GET /tracks/{id}` (`/browse/new-releases` is gone for new apps since February 2026).
 //!
 //! The token is fetched once, shared by every job of the process, refreshed a minute before it
 //! expires and once when Spotify answers 401 (a token can be revoked early). Search results
-//! are full TrackObjects, which carry the ISRC in `external_ids.isrc`.
+//! and `/tracks/{id}` are full TrackObjects, which carry the ISRC in `external_ids.isrc`;
+//! album track lists are simplified tracks without it.
 
 use std::time::{Duration, Instant};
 
@@ -17,10 +20,14 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 use url::Url;
 
-use super::{http, Provider, ProviderError};
+use super::{http, Listing, Provider, ProviderError};
 
 /// Spotify's search maximum since February 2026.
 const MAX_LIMIT: u8 = 10;
+/// `/albums/{id}/tracks` serves up to 50 per page.
+const ALBUM_TRACKS_LIMIT: u32 = 50;
+/// Search pages cannot start past this offset.
+const MAX_SEARCH_OFFSET: u32 = 1_000;
 /// Refresh this long before the token's stated expiry.
 const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
@@ -35,6 +42,7 @@ struct Token {
 #[derive(Debug)]
 pub struct Spotify {
     client: reqwest::Client,
+    base_url: Url,
     search_url: Url,
     token_url: Url,
     client_id: SecretString,
@@ -52,6 +60,7 @@ impl Spotify {
         let token_url = settings.token_url.clone()?;
         Some(Spotify {
             client: http::client(settings.timeout()),
+            base_url: settings.base_url.clone(),
             search_url: join(&settings.base_url, "search"),
             token_url,
             client_id,
@@ -116,25 +125,100 @@ impl Spotify {
         })
     }
 
-    async fn search_once(
+    /// `GET url?query` with the bearer token, fetching a new token once if Spotify refuses
+    /// the cached one. Any non-success status is classified.
+    async fn get<T: serde::de::DeserializeOwned>(
         &self,
-        token: &SecretString,
-        query: &str,
-        limit: u8,
-    ) -> Result<reqwest::Response, ProviderError> {
-        let limit = limit.clamp(1, self.page_size).to_string();
-        self.client
-            .get(self.search_url.clone())
-            .bearer_auth(token.expose_secret())
-            .query(&[
-                ("q", query),
-                ("type", "track"),
-                ("market", self.market.as_str()),
-                ("limit", limit.as_str()),
-            ])
-            .send()
-            .await
-            .map_err(|e| ProviderError::from_reqwest(&e))
+        url: Url,
+        query: &[(&str, &str)],
+    ) -> Result<T, ProviderError> {
+        let send = |token: SecretString| {
+            let request = self
+                .client
+                .get(url.clone())
+                .bearer_auth(token.expose_secret())
+                .query(query);
+            async move {
+                request
+                    .send()
+                    .await
+                    .map_err(|e| ProviderError::from_reqwest(&e))
+            }
+        };
+        let token = self.token().await?;
+        let mut response = send(token.clone()).await?;
+        if response.status() == StatusCode::UNAUTHORIZED {
+            tracing::info!(provider = "spotify", "token refused; refreshing once");
+            self.invalidate(&token).await;
+            response = send(self.token().await?).await?;
+        }
+        let status = response.status();
+        if !status.is_success() {
+            return Err(http::classify_status(status, response.headers()));
+        }
+        http::json(response).await
+    }
+
+    /// One page of albums released in the past two weeks (`tag:new`), from `offset`.
+    pub async fn new_albums(&self, offset: u32) -> Result<Listing<String>, ProviderError> {
+        let limit = u32::from(MAX_LIMIT.min(self.page_size));
+        let body: AlbumSearchResponse = self
+            .get(
+                self.search_url.clone(),
+                &[
+                    ("q", "tag:new"),
+                    ("type", "album"),
+                    ("market", self.market.as_str()),
+                    ("limit", &limit.to_string()),
+                    ("offset", &offset.to_string()),
+                ],
+            )
+            .await?;
+        let page = body.albums.unwrap_or_default();
+        let ids: Vec<String> = page
+            .items
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.id)
+            .collect();
+        let next = (page.next.is_some() && !ids.is_empty())
+            .then_some(offset + limit)
+            .filter(|&n| n <= MAX_SEARCH_OFFSET);
+        Ok(Listing { items: ids, next })
+    }
+
+    /// One page of an album's track ids, from `offset`.
+    pub async fn album_tracks(
+        &self,
+        album_id: &str,
+        offset: u32,
+    ) -> Result<Listing<String>, ProviderError> {
+        let url = join(&self.base_url, &format!("albums/{album_id}/tracks"));
+        let body: Paging<SimplifiedTrack> = self
+            .get(
+                url,
+                &[
+                    ("market", self.market.as_str()),
+                    ("limit", &ALBUM_TRACKS_LIMIT.to_string()),
+                    ("offset", &offset.to_string()),
+                ],
+            )
+            .await?;
+        let ids: Vec<String> = body
+            .items
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.id)
+            .collect();
+        let next = (body.next.is_some() && !ids.is_empty()).then_some(offset + ALBUM_TRACKS_LIMIT);
+        Ok(Listing { items: ids, next })
+    }
+
+    /// One full track, with its ISRC.
+    pub async fn track(&self, track_id: &str) -> Result<Vec<ProviderTrack>, ProviderError> {
+        let url = join(&self.base_url, &format!("tracks/{track_id}"));
+        let track: TrackObject = self.get(url, &[("market", self.market.as_str())]).await?;
+        Ok(parse_tracks(vec![Some(track)]))
     }
 }
 
@@ -145,19 +229,18 @@ impl Provider for Spotify {
     }
 
     async fn search(&self, query: &str, limit: u8) -> Result<Vec<ProviderTrack>, ProviderError> {
-        let token = self.token().await?;
-        let mut response = self.search_once(&token, query, limit).await?;
-        if response.status() == StatusCode::UNAUTHORIZED {
-            tracing::info!(provider = "spotify", "token refused; refreshing once");
-            self.invalidate(&token).await;
-            let token = self.token().await?;
-            response = self.search_once(&token, query, limit).await?;
-        }
-        let status = response.status();
-        if !status.is_success() {
-            return Err(http::classify_status(status, response.headers()));
-        }
-        let body: SearchResponse = http::json(response).await?;
+        let limit = limit.clamp(1, self.page_size).to_string();
+        let body: SearchResponse = self
+            .get(
+                self.search_url.clone(),
+                &[
+                    ("q", query),
+                    ("type", "track"),
+                    ("market", self.market.as_str()),
+                    ("limit", limit.as_str()),
+                ],
+            )
+            .await?;
         Ok(parse(body))
     }
 }
@@ -182,13 +265,38 @@ struct TokenResponse {
 
 #[derive(Debug, Deserialize)]
 struct SearchResponse {
-    tracks: Option<Paging>,
+    tracks: Option<Paging<TrackObject>>,
 }
 
 #[derive(Debug, Deserialize)]
-struct Paging {
-    #[serde(default)]
-    items: Vec<Option<TrackObject>>,
+struct Paging<T> {
+    #[serde(default = "Vec::new")]
+    items: Vec<Option<T>>,
+    next: Option<String>,
+}
+
+impl<T> Default for Paging<T> {
+    fn default() -> Self {
+        Paging {
+            items: Vec::new(),
+            next: None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct AlbumSearchResponse {
+    albums: Option<Paging<SimplifiedAlbum>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SimplifiedAlbum {
+    id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SimplifiedTrack {
+    id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -233,7 +341,10 @@ struct ExternalUrls {
 }
 
 fn parse(body: SearchResponse) -> Vec<ProviderTrack> {
-    let items = body.tracks.map(|p| p.items).unwrap_or_default();
+    parse_tracks(body.tracks.map(|p| p.items).unwrap_or_default())
+}
+
+fn parse_tracks(items: Vec<Option<TrackObject>>) -> Vec<ProviderTrack> {
     items
         .into_iter()
         .flatten()

@@ -274,6 +274,75 @@ impl System {
         child.wait().expect("child exits").success()
     }
 
+    /// Kills a worker process outright (SIGKILL: no cleanup, leases left behind).
+    pub fn kill_process(&mut self, pid: u32) {
+        let index = self
+            .children
+            .iter()
+            .position(|c| c.id() == pid)
+            .expect("known child");
+        let mut child = self.children.remove(index);
+        child.kill().expect("kill");
+        let _ = child.wait();
+    }
+
+    /// Adds new-release albums to the sim's catalog; returns the new songs as the sim lists
+    /// them (with `isrc`, `spotify_id`, `deezer_id`, ...).
+    pub async fn add_releases(&self, albums: usize, tracks_per_album: usize) -> Vec<Value> {
+        let response = self
+            .http
+            .post(format!("{}/_control/releases", self.sim_url))
+            .json(&json!({"albums": albums, "tracks_per_album": tracks_per_album}))
+            .send()
+            .await
+            .expect("sim releases");
+        assert!(response.status().is_success(), "sim releases");
+        let body: Value = response.json().await.expect("json");
+        body["songs"].as_array().cloned().expect("songs")
+    }
+
+    /// Starts a crawl over the configured sources, as `POST /v1/admin/crawls` does.
+    pub async fn start_crawl(&self, pool: &sqlx::PgPool) -> uuid::Uuid {
+        let settings = self.settings();
+        let topology =
+            muze_shared::queue::Topology::new(&settings.namespace, settings.worker.delivery_limit);
+        let broker = muze_shared::queue::Broker::connect(settings.amqp.url.clone(), topology)
+            .await
+            .expect("broker");
+        let crawl = muze_shared::crawl::start(
+            pool,
+            &broker,
+            muze_shared::db::crawls::Trigger::Admin,
+            &settings.crawl.sources,
+        )
+        .await
+        .expect("crawl starts");
+        broker.close().await;
+        crawl.id
+    }
+
+    /// Waits until the crawl has ended (or `timeout` passes) and returns its last view.
+    pub async fn wait_crawl(
+        &self,
+        pool: &sqlx::PgPool,
+        id: uuid::Uuid,
+        timeout: Duration,
+    ) -> muze_shared::db::crawls::CrawlView {
+        let started = Instant::now();
+        loop {
+            let view = muze_shared::db::crawls::view(pool, id)
+                .await
+                .expect("crawl view")
+                .expect("crawl exists");
+            if view.status != muze_shared::db::crawls::CrawlStatus::Running
+                || started.elapsed() > timeout
+            {
+                return view;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     pub async fn post_search(&self, body: Value) -> (u16, Value) {
         let response = self
             .http

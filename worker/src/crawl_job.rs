@@ -1,0 +1,425 @@
+//! One crawl page: lease it in Postgres, take a token from the provider's background budget,
+//! make the one call, and store what it found (tracks, child pages) in one transaction.
+//!
+//! Crawl pages only ever spend the background share of a budget: the reserve stays for
+//! interactive searches, so a crawl never starves a user. A page without budget waits a little
+//! in place (it is not in a hurry, and waiting here beats a round trip through a delay queue),
+//! then hands its lease back and waits in a delay queue for exactly as long as the limiter says.
+//!
+//! Outcomes, settled in [`settle`]:
+//! - found → page done, new child pages published; the last open page ends the crawl;
+//! - no budget, 429, or leased by another worker → back later, nothing counted;
+//! - transient failure → counted and retried with backoff, failed for good after
+//!   [`MAX_PAGE_FAILURES`];
+//! - permanent failure (bad request, unknown album, provider not configured) → failed for good;
+//! - unreadable message or unknown page → parked with the reason.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use chrono::{DateTime, Utc};
+use lapin::message::Delivery;
+use muze_shared::{
+    crawl::publish_pages,
+    db::crawls::{self, PageClaim},
+    domain::{CrawlPage, ProviderName, ProviderTrack},
+    queue::{Broker, CrawlMessage},
+    rate_limit::{Decision, Outcome, Priority, RateLimiter},
+};
+use sqlx::PgPool;
+
+use crate::{
+    delivery::{self, finish},
+    providers::{deezer::Deezer, spotify::Spotify, Listing, ProviderError},
+};
+
+/// Failed calls of one page before it fails for good.
+pub const MAX_PAGE_FAILURES: i32 = 3;
+/// A page waits for budget in place up to this long before going through a delay queue.
+const MAX_WAIT_IN_PLACE: Duration = Duration::from_secs(5);
+/// How long to wait when the limiter itself cannot be reached.
+const LIMITER_DOWN_WAIT: Duration = Duration::from_secs(1);
+/// Shortest wait for a page another worker holds.
+const MIN_BUSY_WAIT: Duration = Duration::from_millis(250);
+
+/// What a crawl page needs from its process.
+#[derive(Debug, Clone)]
+pub struct CrawlContext {
+    pub pool: PgPool,
+    pub broker: Arc<Broker>,
+    pub limiter: Arc<RateLimiter>,
+    /// `None` when Spotify is disabled or has no credentials on this worker.
+    pub spotify: Option<Arc<Spotify>>,
+    /// `None` when Deezer is disabled.
+    pub deezer: Option<Arc<Deezer>>,
+    /// How long a page's lease holds.
+    pub lease_secs: u64,
+}
+
+/// Why a page did not finish on this delivery.
+#[derive(Debug)]
+pub enum PageError {
+    /// Come back after this long: no budget, the provider throttled us, another worker holds
+    /// the page, or a transient failure's backoff.
+    Later(Duration),
+    /// The message cannot be processed at all.
+    Poison(String),
+    /// Postgres failed; the delivery goes back to the broker.
+    Store(sqlx::Error),
+}
+
+impl From<sqlx::Error> for PageError {
+    fn from(e: sqlx::Error) -> Self {
+        PageError::Store(e)
+    }
+}
+
+/// What one call found.
+#[derive(Debug, Default)]
+struct Fetched {
+    tracks: Vec<ProviderTrack>,
+    children: Vec<CrawlPage>,
+}
+
+/// Handles one delivery of the crawl queue: reads it, runs the page, settles the delivery.
+pub async fn handle(ctx: CrawlContext, delivery: Delivery) {
+    let message = CrawlMessage::from_json(&delivery.data);
+    let result = match &message {
+        Ok(m) => run(&ctx, m).await,
+        Err(e) => Err(PageError::Poison(format!("unreadable crawl message: {e}"))),
+    };
+    settle(&ctx, &delivery, message.as_ref().ok(), result).await;
+}
+
+/// Runs one page to completion, or says when to try again.
+#[tracing::instrument(skip_all, fields(crawl.id = %message.crawl_id, page = %message.key))]
+pub async fn run(ctx: &CrawlContext, message: &CrawlMessage) -> Result<(), PageError> {
+    let page = match crawls::claim_page(&ctx.pool, message.crawl_id, &message.key, ctx.lease_secs)
+        .await?
+    {
+        PageClaim::Claimed(page) => page,
+        PageClaim::Finished => {
+            tracing::debug!("page finished already; redelivery ignored");
+            return Ok(());
+        }
+        PageClaim::Leased { until } => {
+            return Err(PageError::Later(until_now(until).max(MIN_BUSY_WAIT)))
+        }
+        PageClaim::Missing => return Err(PageError::Poison("no crawl page with this key".into())),
+    };
+    let provider = page.provider();
+    if !configured(ctx, provider) {
+        let reason = format!(
+            "{provider} is not configured on this worker (MUZE__PROVIDERS__{}__*)",
+            provider.env_name()
+        );
+        end_page(ctx, message, &reason).await?;
+        return Ok(());
+    }
+    if let Some(wait) = wait_for_budget(ctx, provider).await {
+        crawls::release_page(&ctx.pool, message.crawl_id, &message.key).await?;
+        return Err(PageError::Later(wait));
+    }
+    let fetched = fetch(ctx, &page).await;
+    let report = match &fetched {
+        Ok(_) => Some(Outcome::Ok),
+        Err(e) => e.limiter_outcome(),
+    };
+    if let Some(report) = report {
+        if let Err(e) = ctx.limiter.report(provider, report).await {
+            tracing::warn!(provider = %provider, error = %e, "could not report the call's outcome");
+        }
+    }
+    let label = match &fetched {
+        Ok(_) => "ok",
+        Err(e) if e.throttled_for().is_some() => "rate_limited",
+        Err(ProviderError::Timeout) => "timeout",
+        Err(_) => "error",
+    };
+    metrics::counter!("muze_crawl_pages_total", "provider" => provider.as_str(), "outcome" => label)
+        .increment(1);
+    match fetched {
+        Ok(mut found) => {
+            prune_known_tracks(ctx, &mut found.children).await?;
+            let done = crawls::complete_page(
+                &ctx.pool,
+                message.crawl_id,
+                &message.key,
+                &found.tracks,
+                &found.children,
+            )
+            .await?;
+            metrics::counter!("muze_crawl_tracks_added_total").increment(done.tracks_added as u64);
+            publish_pages(&ctx.pool, &ctx.broker, message.crawl_id, &done.children).await;
+            tracing::debug!(
+                tracks.found = found.tracks.len(),
+                tracks.added = done.tracks_added,
+                children = done.children.len(),
+                "page done"
+            );
+            if let Some(status) = done.crawl_finished {
+                crawl_finished(message, status);
+            }
+            Ok(())
+        }
+        Err(error) => {
+            if let Some(wait) = error.throttled_for() {
+                tracing::info!(provider = %provider, error = %error, "throttled; page waits");
+                crawls::release_page(&ctx.pool, message.crawl_id, &message.key).await?;
+                return Err(PageError::Later(wait));
+            }
+            let retryable = matches!(error, ProviderError::Timeout | ProviderError::Transient(_));
+            let reason = error.to_string();
+            if !retryable {
+                end_page(ctx, message, &reason).await?;
+                return Ok(());
+            }
+            let failures =
+                crawls::record_failure(&ctx.pool, message.crawl_id, &message.key, &reason).await?;
+            if failures >= MAX_PAGE_FAILURES {
+                end_page(ctx, message, &reason).await?;
+                return Ok(());
+            }
+            tracing::info!(error = %reason, failures, "page failed; retrying later");
+            Err(PageError::Later(backoff(failures)))
+        }
+    }
+}
+
+fn configured(ctx: &CrawlContext, provider: ProviderName) -> bool {
+    match provider {
+        ProviderName::Spotify => ctx.spotify.is_some(),
+        ProviderName::Deezer => ctx.deezer.is_some(),
+        _ => false,
+    }
+}
+
+/// Takes a background token, waiting in place up to [`MAX_WAIT_IN_PLACE`]. `Some(wait)` when
+/// the page should rather wait in the queue that long.
+async fn wait_for_budget(ctx: &CrawlContext, provider: ProviderName) -> Option<Duration> {
+    let give_up_at = Instant::now() + MAX_WAIT_IN_PLACE;
+    loop {
+        let wait = match ctx.limiter.acquire(provider, Priority::Background).await {
+            Ok(Decision::Granted) => return None,
+            Ok(Decision::Wait { wait, .. }) => wait,
+            Err(e) => {
+                tracing::warn!(provider = %provider, error = %e, "limiter unreachable; not calling the provider");
+                LIMITER_DOWN_WAIT
+            }
+        };
+        if Instant::now() + wait > give_up_at {
+            return Some(wait);
+        }
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// The page's one provider call, and what it leads to.
+async fn fetch(ctx: &CrawlContext, page: &CrawlPage) -> Result<Fetched, ProviderError> {
+    let unconfigured = || ProviderError::Permanent("provider not configured".into());
+    let spotify = || ctx.spotify.as_deref().ok_or_else(unconfigured);
+    let deezer = || ctx.deezer.as_deref().ok_or_else(unconfigured);
+    Ok(match page {
+        CrawlPage::SpotifyNewAlbums { offset } => {
+            let albums = spotify()?.new_albums(*offset).await?;
+            fan_out(
+                albums,
+                |album_id| CrawlPage::SpotifyAlbumTracks {
+                    album_id,
+                    offset: 0,
+                },
+                |offset| CrawlPage::SpotifyNewAlbums { offset },
+            )
+        }
+        CrawlPage::SpotifyAlbumTracks { album_id, offset } => {
+            let tracks = spotify()?.album_tracks(album_id, *offset).await?;
+            fan_out(
+                tracks,
+                |track_id| CrawlPage::SpotifyTrack { track_id },
+                |offset| CrawlPage::SpotifyAlbumTracks {
+                    album_id: album_id.clone(),
+                    offset,
+                },
+            )
+        }
+        CrawlPage::SpotifyTrack { track_id } => Fetched {
+            tracks: spotify()?.track(track_id).await?,
+            children: Vec::new(),
+        },
+        CrawlPage::DeezerNewReleases { index } => fan_out(
+            deezer()?.new_albums(false, *index).await?,
+            |album_id| CrawlPage::DeezerAlbumTracks { album_id, index: 0 },
+            |index| CrawlPage::DeezerNewReleases { index },
+        ),
+        CrawlPage::DeezerChartAlbums { index } => fan_out(
+            deezer()?.new_albums(true, *index).await?,
+            |album_id| CrawlPage::DeezerAlbumTracks { album_id, index: 0 },
+            |index| CrawlPage::DeezerChartAlbums { index },
+        ),
+        CrawlPage::DeezerAlbumTracks { album_id, index } => {
+            let listing = deezer()?.album_tracks(*album_id, *index).await?;
+            Fetched {
+                tracks: listing.items,
+                children: listing
+                    .next
+                    .map(|index| CrawlPage::DeezerAlbumTracks {
+                        album_id: *album_id,
+                        index,
+                    })
+                    .into_iter()
+                    .collect(),
+            }
+        }
+    })
+}
+
+/// Child pages of a listing: one per item, then the listing's next page.
+fn fan_out<T>(
+    listing: Listing<T>,
+    item: impl Fn(T) -> CrawlPage,
+    next: impl Fn(u32) -> CrawlPage,
+) -> Fetched {
+    let mut children: Vec<CrawlPage> = listing.items.into_iter().map(item).collect();
+    children.extend(listing.next.map(next));
+    Fetched {
+        tracks: Vec::new(),
+        children,
+    }
+}
+
+/// Drops track-detail pages of Spotify tracks the catalog already has with an ISRC: a second
+/// crawl of the same releases spends no call on them.
+async fn prune_known_tracks(
+    ctx: &CrawlContext,
+    children: &mut Vec<CrawlPage>,
+) -> Result<(), sqlx::Error> {
+    let ids: Vec<String> = children
+        .iter()
+        .filter_map(|c| match c {
+            CrawlPage::SpotifyTrack { track_id } => Some(track_id.clone()),
+            _ => None,
+        })
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let known = crawls::known_with_isrc(&ctx.pool, ProviderName::Spotify, &ids).await?;
+    children
+        .retain(|c| !matches!(c, CrawlPage::SpotifyTrack { track_id } if known.contains(track_id)));
+    Ok(())
+}
+
+/// Fails a page for good.
+async fn end_page(
+    ctx: &CrawlContext,
+    message: &CrawlMessage,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    tracing::warn!(error = %reason, "crawl page failed for good");
+    if let Some(status) =
+        crawls::fail_page(&ctx.pool, message.crawl_id, &message.key, reason).await?
+    {
+        crawl_finished(message, status);
+    }
+    Ok(())
+}
+
+fn crawl_finished(message: &CrawlMessage, status: crawls::CrawlStatus) {
+    tracing::info!(crawl.id = %message.crawl_id, ?status, "crawl finished");
+    let label = match status {
+        crawls::CrawlStatus::CompletedWithErrors => "completed_with_errors",
+        _ => "succeeded",
+    };
+    metrics::counter!("muze_crawls_finished_total", "status" => label).increment(1);
+}
+
+/// Backoff before the next try of a page that failed `failures` times.
+fn backoff(failures: i32) -> Duration {
+    Duration::from_millis(match failures {
+        ..=1 => 1_000,
+        2 => 5_000,
+        _ => 15_000,
+    })
+}
+
+fn until_now(t: DateTime<Utc>) -> Duration {
+    (t - Utc::now()).to_std().unwrap_or(Duration::ZERO)
+}
+
+/// Settles one delivery: ack, come back later through a delay queue, park, or hand back.
+async fn settle(
+    ctx: &CrawlContext,
+    delivery: &Delivery,
+    message: Option<&CrawlMessage>,
+    result: Result<(), PageError>,
+) {
+    let crawl_queues = &ctx.broker.topology().crawl;
+    let settled = match (result, message) {
+        (Ok(()), _) => Ok(()),
+        (Err(PageError::Later(wait)), Some(message)) => {
+            let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+            let (queue, _) = crawl_queues.delay_for(wait_ms);
+            ctx.broker
+                .publish(&queue, &message.to_json(), &message.message_id(), &[])
+                .await
+                .map_err(anyhow::Error::from)
+        }
+        (Err(PageError::Store(e)), _) => Err(anyhow::anyhow!("database: {e}")),
+        (Err(PageError::Poison(reason)), message) => {
+            let parked = delivery::park(&ctx.broker, &crawl_queues.parked, delivery, &reason).await;
+            if let (Ok(()), Some(m)) = (&parked, message) {
+                // A known page that cannot run is failed, so its crawl can still end.
+                if let Err(e) = end_page(ctx, m, &reason).await {
+                    tracing::warn!(error = %e, "could not fail the parked page");
+                }
+            }
+            parked
+        }
+        (Err(PageError::Later(_)), None) => Err(anyhow::anyhow!("a retry without a message")),
+    };
+    finish(delivery, settled).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listings_fan_out_into_items_then_the_next_page() {
+        let fetched = fan_out(
+            Listing {
+                items: vec![7u64, 8],
+                next: Some(100),
+            },
+            |album_id| CrawlPage::DeezerAlbumTracks { album_id, index: 0 },
+            |index| CrawlPage::DeezerNewReleases { index },
+        );
+        let keys: Vec<String> = fetched.children.iter().map(CrawlPage::key).collect();
+        assert_eq!(
+            keys,
+            [
+                "deezer:album:7:0",
+                "deezer:album:8:0",
+                "deezer:releases:100"
+            ]
+        );
+        let last = fan_out(
+            Listing::<u64> {
+                items: vec![],
+                next: None,
+            },
+            |album_id| CrawlPage::DeezerAlbumTracks { album_id, index: 0 },
+            |index| CrawlPage::DeezerNewReleases { index },
+        );
+        assert!(last.children.is_empty());
+    }
+
+    #[test]
+    fn transient_failures_back_off_longer_each_time() {
+        assert!(backoff(1) < backoff(2));
+        assert!(backoff(2) < backoff(3));
+        assert_eq!(backoff(9), backoff(3));
+    }
+}
