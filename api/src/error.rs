@@ -19,9 +19,14 @@ pub enum ApiError {
     /// 400 `invalid_json`: the body is not a JSON object.
     #[error("The request body must be a JSON object.")]
     InvalidJson,
-    /// 400 `unknown_field`: the body has a field we do not know (named in the message).
-    #[error("Unknown field `{0}`: a search takes only `query`, `type` and `limit`.")]
-    UnknownField(String),
+    /// 400 `unknown_field`: the body has a field we do not know (named in the message, with
+    /// the fields this body does take).
+    #[error("Unknown field `{field}`: {expected}.")]
+    UnknownField {
+        field: String,
+        /// Which fields the body takes, e.g. "a search takes only `query`, `type` and `limit`".
+        expected: &'static str,
+    },
     /// 400 `missing_query`: the body has no `query`.
     #[error("The field `query` is required.")]
     MissingQuery,
@@ -40,6 +45,10 @@ pub enum ApiError {
     /// 400 `invalid_limit`: `limit` is not a whole number from 1 to 50.
     #[error("The limit must be a whole number from 1 to 50.")]
     InvalidLimit,
+    /// 400 `invalid_sources`: a crawl's `sources` is not a non-empty list of providers that
+    /// can be crawled (the message says which name is wrong).
+    #[error("{0}")]
+    InvalidSources(String),
     /// 400 `invalid_id`: the id in the path is not a UUID.
     #[error("The id must be a UUID.")]
     InvalidId,
@@ -52,7 +61,7 @@ pub enum ApiError {
     /// 403 `forbidden`: the key is valid but may not call this (admin endpoints).
     #[error("This endpoint needs an admin API key.")]
     Forbidden,
-    /// 404 `not_found`: no such route, search or track.
+    /// 404 `not_found`: no such route, search, track or crawl.
     #[error("{0}")]
     NotFound(&'static str),
     /// 405 `method_not_allowed`: the route exists, the method does not.
@@ -83,13 +92,14 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::InvalidJson
-            | ApiError::UnknownField(_)
+            | ApiError::UnknownField { .. }
             | ApiError::MissingQuery
             | ApiError::InvalidQuery(_)
             | ApiError::EmptyQuery
             | ApiError::QueryTooLong
             | ApiError::InvalidType
             | ApiError::InvalidLimit
+            | ApiError::InvalidSources(_)
             | ApiError::InvalidId
             | ApiError::InvalidWait => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -108,13 +118,14 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::InvalidJson => "invalid_json",
-            ApiError::UnknownField(_) => "unknown_field",
+            ApiError::UnknownField { .. } => "unknown_field",
             ApiError::MissingQuery => "missing_query",
             ApiError::InvalidQuery(_) => "invalid_query",
             ApiError::EmptyQuery => "empty_query",
             ApiError::QueryTooLong => "query_too_long",
             ApiError::InvalidType => "invalid_type",
             ApiError::InvalidLimit => "invalid_limit",
+            ApiError::InvalidSources(_) => "invalid_sources",
             ApiError::InvalidId => "invalid_id",
             ApiError::InvalidWait => "invalid_wait",
             ApiError::Unauthorized => "unauthorized",

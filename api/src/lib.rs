@@ -39,7 +39,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::{
     notify::Notifier,
-    routes::{admin, fallback, health, openapi, searches, tracks},
+    routes::{admin, crawls, fallback, health, openapi, searches, tracks},
     state::AppState,
 };
 
@@ -50,6 +50,7 @@ pub fn app(state: AppState) -> Router {
         .merge(tracks::router())
         // `auth` requires an admin key for every path below `/v1/admin`.
         .merge(admin::router())
+        .merge(crawls::router())
         .method_not_allowed_fallback(fallback::method_not_allowed)
         .fallback(fallback::not_found)
         .layer(middleware::from_fn_with_state(

@@ -17,7 +17,7 @@ pub struct AppState {
     pub pool: PgPool,
     /// Redis: the per-key request counters.
     pub redis: Redis,
-    /// RabbitMQ: where search jobs are published.
+    /// RabbitMQ: where search jobs and the root pages of operator crawls are published.
     pub broker: Arc<Broker>,
     /// The API keys accepted, client and admin.
     pub keys: Arc<KeySet>,
@@ -33,6 +33,9 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// Search settings the routes apply.
     pub search: SearchConfig,
+    /// Providers a crawl started through the API reads when it names none
+    /// (`MUZE__CRAWL__SOURCES`).
+    pub crawl_sources: Arc<[ProviderName]>,
 }
 
 /// The part of [`Settings`] the search routes need.
@@ -80,6 +83,7 @@ impl AppState {
                 providers: settings.search.providers.clone(),
                 cache_ttl_secs: settings.search.cache_ttl_secs,
             },
+            crawl_sources: settings.crawl.sources.as_slice().into(),
         }
     }
 }
@@ -93,6 +97,7 @@ impl fmt::Debug for AppState {
             .field("client_limit", &self.client_limit)
             .field("notifier", &self.notifier)
             .field("search", &self.search)
+            .field("crawl_sources", &self.crawl_sources)
             .finish_non_exhaustive()
     }
 }

@@ -48,6 +48,9 @@ async fn the_openapi_document_describes_every_route() {
         "/v1/searches/{id}",
         "/v1/tracks",
         "/v1/tracks/{id}",
+        "/v1/admin/providers",
+        "/v1/admin/crawls",
+        "/v1/admin/crawls/{id}",
         "/healthz",
         "/readyz",
         "/metrics",
@@ -55,7 +58,14 @@ async fn the_openapi_document_describes_every_route() {
         assert!(doc["paths"][path].is_object(), "missing {path}");
     }
     let schemas = &doc["components"]["schemas"];
-    for schema in ["SearchRequest", "SearchView", "Track", "ErrorBody"] {
+    for schema in [
+        "SearchRequest",
+        "SearchView",
+        "Track",
+        "CrawlRequest",
+        "CrawlView",
+        "ErrorBody",
+    ] {
         assert!(schemas[schema].is_object(), "missing schema {schema}");
     }
     assert!(doc["components"]["securitySchemes"]["api_key"].is_object());

@@ -3,7 +3,8 @@
 //!
 //! `GET /v1/admin/providers` shows each provider's shared budget as every worker sees it: the
 //! configured limit and the one in force, calls in the current rolling window, cooldown after a
-//! 429, calendar quota left, and circuit-breaker state.
+//! 429, calendar quota left, and circuit-breaker state. The crawl endpoints, also below
+//! `/v1/admin`, are in [`super::crawls`].
 
 use axum::{extract::State, routing::get, Json, Router};
 use muze_shared::{domain::ProviderName, rate_limit::ProviderStatus};

@@ -10,7 +10,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{admin, health, searches, tracks};
+use super::{admin, crawls, health, searches, tracks};
 use crate::{error::ErrorBody, state::AppState};
 
 /// The document's root.
@@ -28,6 +28,8 @@ use crate::{error::ErrorBody, state::AppState};
         tracks::search,
         tracks::show,
         admin::providers,
+        crawls::create,
+        crawls::show,
         health::healthz,
         health::readyz,
         health::metrics,

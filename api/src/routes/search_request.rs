@@ -1,28 +1,24 @@
 //! The body of `POST /v1/searches`, parsed into validated domain types.
 //!
 //! Parsing goes in stages so that each problem gets its own error code: the media type, the
-//! size, JSON at all, an object, only known fields, and then each field through the shared
-//! domain constructors (`Query::parse`, `SearchType::parse`, `ResultLimit::parse`). The fields
-//! are first read raw (`serde_json::Value`) so that a wrong JSON type is reported for that
-//! field, not as unparseable JSON.
+//! size, JSON at all, an object, only known fields (those first stages are [`json_body`]'s),
+//! and then each field through the shared domain constructors (`Query::parse`,
+//! `SearchType::parse`, `ResultLimit::parse`). The fields are first read raw
+//! (`serde_json::Value`) so that a wrong JSON type is reported for that field, not as
+//! unparseable JSON.
 
-use axum::{
-    body::Bytes,
-    extract::rejection::{BytesRejection, FailedToBufferBody},
-    http::{header, HeaderMap},
-};
+use axum::{body::Bytes, extract::rejection::BytesRejection, http::HeaderMap};
 use muze_shared::domain::{Query, QueryError, ResultLimit, SearchType};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::json_body;
 use crate::error::ApiError;
-
-/// Largest request body accepted, in bytes. A search request is a few hundred bytes; 16 KiB
-/// leaves room for any legitimate client while keeping a flood of large bodies cheap to refuse.
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// The fields a search request may have.
 const FIELDS: [&str; 3] = ["query", "type", "limit"];
+/// Said when a search has a field not in [`FIELDS`].
+const EXPECTED: &str = "a search takes only `query`, `type` and `limit`";
 
 // The body as sent, before validation; it is also the `SearchRequest` OpenAPI schema, so its
 // doc comments below are what API users read.
@@ -58,26 +54,12 @@ impl SearchRequest {
         headers: &HeaderMap,
         body: Result<Bytes, BytesRejection>,
     ) -> Result<SearchRequest, ApiError> {
-        if !is_json(headers) {
-            return Err(ApiError::UnsupportedMediaType);
-        }
-        let bytes = body.map_err(|rejection| match rejection {
-            BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
-                ApiError::PayloadTooLarge
-            }
-            _ => ApiError::InvalidJson,
-        })?;
-        Self::from_json(&bytes)
+        Self::from_json(&json_body::bytes(headers, body)?)
     }
 
     /// Parses a JSON body.
     pub fn from_json(bytes: &[u8]) -> Result<SearchRequest, ApiError> {
-        let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(bytes) else {
-            return Err(ApiError::InvalidJson);
-        };
-        if let Some(unknown) = object.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-            return Err(ApiError::UnknownField(unknown.clone()));
-        }
+        let object = json_body::object(bytes, &FIELDS, EXPECTED)?;
         let raw: RawSearchRequest =
             serde_json::from_value(Value::Object(object)).map_err(|_| ApiError::InvalidJson)?;
         Ok(SearchRequest {
@@ -86,15 +68,6 @@ impl SearchRequest {
             limit: parse_limit(raw.limit)?,
         })
     }
-}
-
-/// `application/json`, with or without parameters such as `charset`.
-fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
 }
 
 fn parse_query(raw: Option<Value>) -> Result<Query, ApiError> {
@@ -131,6 +104,8 @@ fn parse_limit(raw: Option<Value>) -> Result<ResultLimit, ApiError> {
 
 #[cfg(test)]
 mod tests {
+    use axum::http::header;
+
     use super::*;
 
     fn code(body: &str) -> &'static str {

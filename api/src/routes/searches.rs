@@ -30,8 +30,9 @@ use muze_shared::{
 use uuid::Uuid;
 
 use super::{
+    json_body::MAX_BODY_BYTES,
     params::{self, WaitParams},
-    search_request::{RawSearchRequest, SearchRequest, MAX_BODY_BYTES},
+    search_request::{RawSearchRequest, SearchRequest},
 };
 use crate::{error::ApiError, state::AppState};
 

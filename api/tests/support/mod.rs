@@ -3,7 +3,8 @@
 //! Every [`TestApp`] gets its own database (`muze_test_<uuid>`, created by `db::connect`
 //! itself), its own namespace (queues, Redis keys, notification channel) and its own port, so
 //! tests run in parallel and in any order. [`TestApp::cleanup`] stops the server and drops the
-//! database and the namespace's queues; a test that fails before it leaves them behind.
+//! database and the namespace's queues (search and crawl); a test that fails before it leaves
+//! them behind.
 //!
 //! Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
@@ -11,12 +12,15 @@
 use std::{net::SocketAddr, time::Duration};
 
 use chrono::Utc;
-use lapin::options::{BasicGetOptions, QueueDeleteOptions};
+use lapin::{
+    options::{BasicGetOptions, QueueDeclareOptions, QueueDeleteOptions},
+    types::FieldTable,
+};
 use muze_api::Api;
 use muze_shared::{
     db::{self, searches},
     domain::{Attempt, AttemptOutcome, ProviderName, ProviderTrack},
-    queue::{Broker, SearchMessage, Topology, DELAY_TIERS_MS},
+    queue::{Broker, CrawlMessage, SearchMessage, Topology},
     telemetry, Settings,
 };
 use reqwest::{header, Response, StatusCode};
@@ -148,6 +152,76 @@ impl TestApp {
         request.send().await.expect("request sent")
     }
 
+    /// `POST path` with the given `Authorization` header (or none) and JSON body (or none).
+    pub async fn post_with_authorization(
+        &self,
+        path: &str,
+        body: Option<Value>,
+        authorization: Option<&str>,
+    ) -> Response {
+        let mut request = self.http.post(self.url(path));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        if let Some(value) = authorization {
+            request = request.header(header::AUTHORIZATION, value);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    /// `POST /v1/admin/crawls` with the admin key and the given JSON body (or none).
+    pub async fn post_crawl(&self, body: Option<Value>) -> Response {
+        self.post_with_authorization(
+            "/v1/admin/crawls",
+            body,
+            Some(&format!("Bearer {ADMIN_KEY}")),
+        )
+        .await
+    }
+
+    /// `GET path` with the admin key.
+    pub async fn get_as_admin(&self, path: &str) -> Response {
+        self.get_with_authorization(path, Some(&format!("Bearer {ADMIN_KEY}")))
+            .await
+    }
+
+    /// Messages ready on the namespace's crawl queue, as RabbitMQ counts them (passive
+    /// `queue.declare`).
+    pub async fn crawl_queue_depth(&self) -> u32 {
+        let broker = self.broker().await;
+        let channel = broker.channel().await.expect("channel");
+        let queue = channel
+            .queue_declare(
+                &Topology::new(&self.namespace, 5).crawl.work,
+                QueueDeclareOptions {
+                    passive: true,
+                    ..QueueDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .expect("passive queue.declare");
+        broker.close().await;
+        queue.message_count()
+    }
+
+    /// Takes every message from the namespace's crawl queue.
+    pub async fn take_crawl_messages(&self) -> Vec<CrawlMessage> {
+        let broker = self.broker().await;
+        let channel = broker.channel().await.expect("channel");
+        let queue = Topology::new(&self.namespace, 5).crawl.work;
+        let mut messages = Vec::new();
+        while let Some(got) = channel
+            .basic_get(&queue, BasicGetOptions { no_ack: true })
+            .await
+            .expect("basic.get")
+        {
+            messages.push(CrawlMessage::from_json(&got.delivery.data).expect("a CrawlMessage"));
+        }
+        broker.close().await;
+        messages
+    }
+
     /// Posts a search that must be accepted, and returns its JSON.
     pub async fn search(&self, query: &str) -> Value {
         let response = self
@@ -236,11 +310,8 @@ impl TestApp {
         }
         let broker = self.broker().await;
         if let Ok(channel) = broker.channel().await {
-            let topology = Topology::new(&self.namespace, 5);
-            let queues = [topology.search.work.clone(), topology.search.parked.clone()]
-                .into_iter()
-                .chain(DELAY_TIERS_MS.iter().map(|t| topology.search.delay(*t)));
-            for queue in queues {
+            // Every queue the app declared: the search and the crawl queues.
+            for queue in Topology::new(&self.namespace, 5).queue_names() {
                 let _ = channel
                     .queue_delete(&queue, QueueDeleteOptions::default())
                     .await;
