@@ -4,6 +4,7 @@
 //! `cargo build --release --bins && target/release/muze-bench latency --rate 20 --seconds 30`
 
 mod catalog_hits;
+mod crawl;
 mod independence;
 mod latency;
 mod limiter;
@@ -36,6 +37,8 @@ enum Command {
     CatalogHits(catalog_hits::Args),
     /// Searches per upstream call over simulated days of a Zipf stream, vs an exact cache.
     Independence(independence::Args),
+    /// New-release crawl duration at a given budget, against calls needed ÷ background rate.
+    Crawl(crawl::Args),
 }
 
 #[tokio::main]
@@ -47,5 +50,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Publish(args) => publish::run(args).await,
         Command::CatalogHits(args) => catalog_hits::run(args).await,
         Command::Independence(args) => independence::run(args).await,
+        Command::Crawl(args) => crawl::run(args).await,
     }
 }
