@@ -196,10 +196,13 @@ fn configured(ctx: &CrawlContext, provider: ProviderName) -> bool {
     }
 }
 
-/// Takes a background token, waiting in place up to [`MAX_WAIT_IN_PLACE`]. `Some(wait)` when
+/// Takes a background token, waiting in place up to [`MAX_WAIT_IN_PLACE`] (less under a short
+/// lease). `Some(wait)` when
 /// the page should rather wait in the queue that long.
 async fn wait_for_budget(ctx: &CrawlContext, provider: ProviderName) -> Option<Duration> {
-    let give_up_at = Instant::now() + MAX_WAIT_IN_PLACE;
+    // Never so long that the page's lease could run out while it waits.
+    let in_place = MAX_WAIT_IN_PLACE.min(Duration::from_secs(ctx.lease_secs) / 3);
+    let give_up_at = Instant::now() + in_place;
     loop {
         let wait = match ctx.limiter.acquire(provider, Priority::Background).await {
             Ok(Decision::Granted) => return None,

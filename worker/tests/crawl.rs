@@ -189,3 +189,43 @@ async fn failing_pages_are_retried_then_reported_and_the_crawl_still_ends() {
     assert_eq!(stored.0, songs.len() as i64);
     system.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_whose_messages_were_lost_are_published_again_by_the_sweeper() {
+    let mut system = System::start(Options {
+        workers: 0,
+        ..Options::default()
+    })
+    .await;
+    let pool = system.db().await;
+    let songs = system.add_releases(1, 2).await;
+    let crawl = system.start_crawl(&pool).await;
+    // The root pages' messages vanish (say, parked after a database outage) ...
+    let settings = system.settings();
+    let topology =
+        muze_shared::queue::Topology::new(&settings.namespace, settings.worker.delivery_limit);
+    let broker = muze_shared::queue::Broker::connect(settings.amqp.url.clone(), topology.clone())
+        .await
+        .expect("broker");
+    let channel = broker.channel().await.expect("channel");
+    let purged = channel
+        .queue_purge(
+            &topology.crawl.work,
+            lapin::options::QueuePurgeOptions::default(),
+        )
+        .await
+        .expect("purge");
+    assert_eq!(purged, 3, "the three root pages were queued");
+    broker.close().await;
+    // ... long enough ago that no delay queue can still hold them.
+    sqlx::query("UPDATE crawl_pages SET published_at = now() - interval '10 minutes'")
+        .execute(&pool)
+        .await
+        .expect("age the pages");
+    system.start_worker().await;
+    let view = system.wait_crawl(&pool, crawl, CRAWL_TIMEOUT).await;
+    assert_eq!(view.status, CrawlStatus::Succeeded, "{view:?}");
+    assert_eq!(view.tracks_added, 2);
+    assert_catalog_holds_each_once(&pool, &songs).await;
+    system.shutdown().await;
+}

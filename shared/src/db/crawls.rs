@@ -186,10 +186,11 @@ pub async fn claim_page(
     })
 }
 
-/// Hands a leased page back without counting a failure (no budget now; it will come back).
+/// Hands a leased page back without counting a failure (no budget now; it will come back
+/// through a delay queue, whose message counts as published from now).
 pub async fn release_page(pool: &PgPool, crawl_id: Uuid, key: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE crawl_pages SET status = 'pending', lease_until = NULL
+        "UPDATE crawl_pages SET status = 'pending', lease_until = NULL, published_at = now()
          WHERE crawl_id = $1 AND key = $2 AND status = 'running'",
     )
     .bind(crawl_id)
@@ -199,7 +200,8 @@ pub async fn release_page(pool: &PgPool, crawl_id: Uuid, key: &str) -> Result<()
     Ok(())
 }
 
-/// Hands a leased page back after a failed call; returns the failures so far.
+/// Hands a leased page back after a failed call (it comes back through a delay queue);
+/// returns the failures so far.
 pub async fn record_failure(
     pool: &PgPool,
     crawl_id: Uuid,
@@ -208,7 +210,8 @@ pub async fn record_failure(
 ) -> Result<i32, sqlx::Error> {
     let failures: Option<(i32,)> = sqlx::query_as(
         "UPDATE crawl_pages
-         SET status = 'pending', lease_until = NULL, failures = failures + 1, last_error = $3
+         SET status = 'pending', lease_until = NULL, failures = failures + 1, last_error = $3,
+             published_at = now()
          WHERE crawl_id = $1 AND key = $2 AND status IN ('pending', 'running')
          RETURNING failures",
     )
@@ -372,10 +375,16 @@ pub struct StrandedPage {
     pub key: String,
 }
 
+/// A pending page whose message was published this long ago and never ran has lost it (a
+/// message waits at most a minute in a delay queue; one parked by the delivery limit, e.g.
+/// during a database outage, is gone).
+pub const PENDING_STALE_SECS: u64 = 300;
+
 /// Pages left without a live message: pending and never confirmed by the broker for
-/// `unpublished_after_secs`, or running under an expired lease (their worker died). They are
-/// marked published (pending) and returned for the caller to publish; several sweepers at once
-/// each take different rows.
+/// `unpublished_after_secs`, pending with a message older than [`PENDING_STALE_SECS`], or
+/// running under an expired lease (their worker died). They are marked published (pending)
+/// and returned for the caller to publish; several sweepers at once each take different rows.
+/// A message published twice is harmless: the second finds the page leased or finished.
 pub async fn reclaim_stranded_pages(
     pool: &PgPool,
     unpublished_after_secs: u64,
@@ -387,6 +396,7 @@ pub async fn reclaim_stranded_pages(
          FROM (SELECT crawl_id, key FROM crawl_pages
                WHERE (status = 'pending' AND published_at IS NULL
                       AND created_at < now() - make_interval(secs => $1))
+                  OR (status = 'pending' AND published_at < now() - make_interval(secs => $3))
                   OR (status = 'running' AND lease_until < now())
                ORDER BY created_at
                LIMIT $2
@@ -396,6 +406,7 @@ pub async fn reclaim_stranded_pages(
     )
     .bind(unpublished_after_secs as f64)
     .bind(max)
+    .bind(PENDING_STALE_SECS as f64)
     .fetch_all(pool)
     .await?;
     Ok(rows
