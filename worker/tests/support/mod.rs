@@ -265,25 +265,24 @@ impl System {
             .status()
             .expect("kill runs");
         assert!(status.success(), "kill -TERM {pid}");
-        let index = self
-            .children
-            .iter()
-            .position(|c| c.id() == pid)
-            .expect("known child");
-        let mut child = self.children.remove(index);
-        child.wait().expect("child exits").success()
+        self.take_child(pid).wait().expect("child exits").success()
     }
 
     /// Kills a worker process outright (SIGKILL: no cleanup, leases left behind).
     pub fn kill_process(&mut self, pid: u32) {
+        let mut child = self.take_child(pid);
+        child.kill().expect("kill");
+        let _ = child.wait();
+    }
+
+    /// Removes a started process from those this system stops at the end.
+    fn take_child(&mut self, pid: u32) -> Child {
         let index = self
             .children
             .iter()
             .position(|c| c.id() == pid)
             .expect("known child");
-        let mut child = self.children.remove(index);
-        child.kill().expect("kill");
-        let _ = child.wait();
+        self.children.remove(index)
     }
 
     /// Adds new-release albums to the sim's catalog; returns the new songs as the sim lists
