@@ -4,7 +4,8 @@
 //! Crawl pages only ever spend the background share of a budget: the reserve stays for
 //! interactive searches, so a crawl never starves a user. A page without budget waits a little
 //! in place (it is not in a hurry, and waiting here beats a round trip through a delay queue),
-//! then hands its lease back and waits in a delay queue for exactly as long as the limiter says.
+//! then hands its lease back and waits in the longest delay queue that does not overshoot the
+//! limiter's answer, so it is back in time for the next free token.
 //!
 //! Outcomes, settled in [`settle`]:
 //! - found → page done, new child pages published; the last open page ends the crawl;
@@ -363,7 +364,8 @@ async fn settle(
         (Ok(()), _) => Ok(()),
         (Err(PageError::Later(wait)), Some(message)) => {
             let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
-            let (queue, _) = crawl_queues.delay_for(wait_ms);
+            // Back a little early rather than late: the page waits out the rest in place.
+            let (queue, _) = crawl_queues.delay_at_most(wait_ms);
             ctx.broker
                 .publish(&queue, &message.to_json(), &message.message_id(), &[])
                 .await

@@ -49,6 +49,18 @@ impl JobQueues {
         names
     }
 
+    /// The delay queue that holds a message as long as possible without exceeding `wait_ms`
+    /// (at least the shortest tier), and the tier's delay: for work that would rather come
+    /// back a little early and wait out the rest in place than idle past its time.
+    pub fn delay_at_most(&self, wait_ms: u64) -> (String, u64) {
+        let tier = DELAY_TIERS_MS
+            .into_iter()
+            .rev()
+            .find(|t| *t <= wait_ms)
+            .unwrap_or(DELAY_TIERS_MS[0]);
+        (self.delay(tier), tier)
+    }
+
     /// The delay queue to use for waiting `wait_ms`, and the tier's actual delay.
     pub fn delay_for(&self, wait_ms: u64) -> (String, u64) {
         let tier = DELAY_TIERS_MS
@@ -157,5 +169,15 @@ mod tests {
         assert_eq!(q.delay_for(251).1, 1_000);
         assert_eq!(q.delay_for(4_000).1, 5_000);
         assert_eq!(q.delay_for(3_600_000).1, 60_000);
+    }
+
+    #[test]
+    fn at_most_picks_the_longest_tier_that_does_not_overshoot() {
+        let q = Topology::new("ns", 5).crawl;
+        assert_eq!(q.delay_at_most(0).1, 250);
+        assert_eq!(q.delay_at_most(999).1, 250);
+        assert_eq!(q.delay_at_most(1_000).1, 1_000);
+        assert_eq!(q.delay_at_most(10_000).1, 5_000);
+        assert_eq!(q.delay_at_most(3_600_000), (q.delay(60_000), 60_000));
     }
 }
