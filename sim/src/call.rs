@@ -1,7 +1,9 @@
-//! The common front half of every provider call: count it, apply the provider's latency,
-//! then consult the provider's fault — answering outages, errors, timeouts, malformed bodies
-//! and forced rate limits right here in the provider's own error shape — before the
-//! provider-specific handler (auth, limits, parameters, payload) runs.
+//! The common front half of every provider call: let it arrive (after the provider's arrival
+//! delay, [`crate::arrival`]), count it, apply the provider's latency, then consult the
+//! provider's fault — answering outages, errors, timeouts, malformed bodies and forced rate
+//! limits right here in the provider's own error shape — before the provider-specific handler
+//! (auth, limits, parameters, payload) runs. Because the arrival delay comes first, the
+//! limiter the handler runs judges the time the call arrived, not the time it was sent.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -40,36 +42,55 @@ pub(crate) struct Call {
     pub(crate) empty: bool,
 }
 
+/// Which front half a call goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Entrance {
+    /// A provider API call: it arrives late by the arrival delay and faults apply.
+    Api,
+    /// Spotify's token endpoint, a separate host in reality that does not count against the
+    /// limit: it arrives at once and no fault applies.
+    TokenHost,
+}
+
 impl SimHandle {
-    /// Counts a call to `endpoint`, sleeps the provider's latency and applies its fault.
-    /// `Err` carries the finished response when a fault answered the call.
+    /// Waits for the call to `endpoint` to arrive, counts it, sleeps the provider's latency
+    /// and applies its fault. `Err` carries the finished response when a fault answered the
+    /// call.
     pub(crate) async fn enter(&self, provider: Provider, endpoint: &str) -> Result<Call, Response> {
-        self.enter_inner(provider, endpoint, true).await
+        self.enter_inner(provider, endpoint, Entrance::Api).await
     }
 
-    /// Like [`SimHandle::enter`] but faults do not apply (Spotify's token endpoint, which is
-    /// a separate host in reality).
+    /// Like [`SimHandle::enter`] but the call arrives at once and faults do not apply
+    /// (Spotify's token endpoint, which is a separate host in reality).
     pub(crate) async fn enter_without_faults(
         &self,
         provider: Provider,
         endpoint: &str,
     ) -> Result<Call, Response> {
-        self.enter_inner(provider, endpoint, false).await
+        self.enter_inner(provider, endpoint, Entrance::TokenHost)
+            .await
     }
 
     async fn enter_inner(
         &self,
         provider: Provider,
         endpoint: &str,
-        faults: bool,
+        entrance: Entrance,
     ) -> Result<Call, Response> {
+        if entrance == Entrance::Api {
+            let arrival = self.sample_arrival(provider);
+            if !arrival.is_zero() && !self.sleep(arrival).await {
+                // Shut down while the call was on its way: it never reached the provider, so
+                // nothing is counted.
+                return Err(providers::failure(provider, Failure::Outage));
+            }
+        }
         let (latency_ms, injected) = {
             let mut state = self.provider(provider);
             state.stats.count_call(endpoint);
-            let injected = if faults {
-                state.fault.take(Instant::now())
-            } else {
-                None
+            let injected = match entrance {
+                Entrance::Api => state.fault.take(Instant::now()),
+                Entrance::TokenHost => None,
             };
             (state.latency_ms, injected)
         };

@@ -1,15 +1,19 @@
 //! The `muze-sim` command line: every flag also reads a `MUZE_SIM_*` environment variable.
-//! Limits are written `<calls>/<duration>` with units ms, s, m, h, d (`300/30s`), or `off`.
+//! Limits are written `<calls>/<duration>` with units ms, s, m, h, d (`300/30s`), or `off`;
+//! the arrival delay (`--arrival-*`, the same for every provider) spreads when calls reach
+//! the providers, and so when their limits count them.
 
 use std::net::SocketAddr;
 use std::str::FromStr;
 
 use clap::Parser;
 
+use crate::arrival::ArrivalDelay;
 use crate::config::{
     ProviderLimitConfig, SimConfig, DEFAULT_SPOTIFY_CLIENT_ID, DEFAULT_SPOTIFY_CLIENT_SECRET,
 };
 use crate::limits::{LimitConfig, LimitParseError};
+use crate::provider::ProviderMap;
 use crate::telemetry::LogFormat;
 
 /// A rolling limit or `off`.
@@ -42,6 +46,33 @@ impl FromStr for QuotaArg {
     }
 }
 
+/// A range of milliseconds, `MIN-MAX` (`800-1500`) or a single value (`1000`, min = max).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MillisRangeArg {
+    /// Least value, in milliseconds.
+    pub min_ms: u64,
+    /// Greatest value, in milliseconds (at least `min_ms`).
+    pub max_ms: u64,
+}
+
+impl FromStr for MillisRangeArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let expected =
+            || format!("expected MIN-MAX milliseconds (e.g. 800-1500) or one value, got '{s}'");
+        let (min, max) = s.trim().split_once('-').unwrap_or((s, s));
+        let min_ms: u64 = min.trim().parse().map_err(|_| expected())?;
+        let max_ms: u64 = max.trim().parse().map_err(|_| expected())?;
+        if min_ms > max_ms {
+            return Err(format!(
+                "the range {min_ms}-{max_ms} is upside down (MIN must not exceed MAX)"
+            ));
+        }
+        Ok(MillisRangeArg { min_ms, max_ms })
+    }
+}
+
 /// Local stand-in for the Spotify, YouTube, Shazam, Deezer and MusicBrainz APIs.
 ///
 /// Serves each provider at its real paths below a prefix (/spotify/v1/search,
@@ -62,6 +93,22 @@ pub struct Cli {
     /// Latency added to every provider call, in milliseconds.
     #[arg(long, env = "MUZE_SIM_LATENCY_MS", default_value_t = 0)]
     pub latency_ms: u64,
+    /// Every provider call arrives up to this many milliseconds late (uniformly spread) and is
+    /// counted against the limit when it arrives. The Spotify token endpoint is not delayed.
+    #[arg(long, env = "MUZE_SIM_ARRIVAL_JITTER_MS", default_value_t = 0)]
+    pub arrival_jitter_ms: u64,
+    /// Percentage (0-100) of provider calls that arrive slow, a further --arrival-slow-ms late.
+    #[arg(long, env = "MUZE_SIM_ARRIVAL_SLOW_PERCENT", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub arrival_slow_percent: u8,
+    /// Extra arrival delay of a slow call, uniformly within MIN-MAX milliseconds (`800-1500`,
+    /// or `1000` for exactly one second).
+    #[arg(
+        long,
+        env = "MUZE_SIM_ARRIVAL_SLOW_MS",
+        value_name = "MIN-MAX",
+        default_value = "0"
+    )]
+    pub arrival_slow_ms: MillisRangeArg,
     /// Spotify client id accepted by /spotify/api/token.
     #[arg(long, env = "MUZE_SIM_SPOTIFY_CLIENT_ID", default_value = DEFAULT_SPOTIFY_CLIENT_ID)]
     pub spotify_client_id: String,
@@ -112,6 +159,12 @@ impl Cli {
             seed: self.seed,
             songs: self.songs,
             latency_ms: self.latency_ms,
+            arrival: ProviderMap::filled(ArrivalDelay {
+                jitter_ms: self.arrival_jitter_ms,
+                slow_percent: self.arrival_slow_percent,
+                slow_min_ms: self.arrival_slow_ms.min_ms,
+                slow_max_ms: self.arrival_slow_ms.max_ms,
+            }),
             spotify: rolling(self.spotify_limit),
             youtube: ProviderLimitConfig {
                 limit: self.youtube_limit.0,
@@ -164,5 +217,51 @@ mod tests {
         assert_eq!(c.youtube, ProviderLimitConfig::rolling(100, 10_000));
         assert_eq!(c.musicbrainz.limit, None);
         assert!(Cli::try_parse_from(["muze-sim", "--deezer-limit", "fast"]).is_err());
+    }
+
+    #[test]
+    fn arrival_flags_set_the_same_arrival_delay_for_every_provider() {
+        let cli = Cli::try_parse_from([
+            "muze-sim",
+            "--arrival-jitter-ms",
+            "30",
+            "--arrival-slow-percent",
+            "5",
+            "--arrival-slow-ms",
+            "800-1500",
+        ])
+        .unwrap();
+        let expected = ArrivalDelay {
+            jitter_ms: 30,
+            slow_percent: 5,
+            slow_min_ms: 800,
+            slow_max_ms: 1_500,
+        };
+        assert_eq!(cli.config().arrival, ProviderMap::filled(expected));
+        let fixed = Cli::try_parse_from([
+            "muze-sim",
+            "--arrival-slow-percent",
+            "100",
+            "--arrival-slow-ms",
+            "1000",
+        ])
+        .unwrap();
+        assert_eq!(
+            fixed.config().arrival(crate::Provider::Musicbrainz),
+            ArrivalDelay::fixed(1_000)
+        );
+    }
+
+    #[test]
+    fn arrival_flags_refuse_a_percentage_above_100_and_an_upside_down_range() {
+        for args in [
+            ["--arrival-slow-percent", "101"],
+            ["--arrival-slow-ms", "1500-800"],
+            ["--arrival-slow-ms", "fast"],
+            ["--arrival-slow-ms", "10-"],
+        ] {
+            let parsed = Cli::try_parse_from(["muze-sim", args[0], args[1]]);
+            assert!(parsed.is_err(), "{args:?}");
+        }
     }
 }

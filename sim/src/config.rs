@@ -1,12 +1,13 @@
 //! How a simulator is set up: where it listens, which catalog it serves, each provider's
-//! limits and the credentials it accepts. Built by the CLI ([`crate::cli`]) or directly by
+//! limits and arrival delay, and the credentials it accepts. Built by the CLI ([`crate::cli`]) or directly by
 //! tests and benchmarks (`SimConfig { .., ..SimConfig::default() }`).
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 
+use crate::arrival::{ArrivalDelay, ArrivalDelayError};
 use crate::limits::LimitConfig;
-use crate::provider::Provider;
+use crate::provider::{Provider, ProviderMap};
 
 /// Default Spotify client id accepted by the token endpoint.
 pub const DEFAULT_SPOTIFY_CLIENT_ID: &str = "muze-sim-client";
@@ -54,7 +55,8 @@ impl ProviderLimitConfig {
 }
 
 /// Everything a [`crate::Sim`] needs. `Default` gives the real-ish setup: port 0 on
-/// 127.0.0.1, seed 42, 3000 songs, no latency, each provider's real kind of limit.
+/// 127.0.0.1, seed 42, 3000 songs, no latency, calls arriving at once, each provider's real
+/// kind of limit.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SimConfig {
     /// Listen address (`127.0.0.1:0` picks a free port).
@@ -65,6 +67,9 @@ pub struct SimConfig {
     pub songs: usize,
     /// Baseline latency added to every provider call (each provider's starting latency).
     pub latency_ms: u64,
+    /// How late calls to each provider arrive, waited before a call is counted and admitted
+    /// (each provider's starting arrival delay; all off by default).
+    pub arrival: ProviderMap<ArrivalDelay>,
     /// Spotify: 300 calls per rolling 30 s (the token endpoint does not count).
     pub spotify: ProviderLimitConfig,
     /// YouTube: 100 search calls per day, reset at midnight Pacific.
@@ -94,6 +99,7 @@ impl Default for SimConfig {
             seed: 42,
             songs: 3_000,
             latency_ms: 0,
+            arrival: ProviderMap::filled(ArrivalDelay::OFF),
             spotify: ProviderLimitConfig::rolling(300, 30_000),
             youtube: ProviderLimitConfig::daily(100),
             shazam: ProviderLimitConfig::rolling(60, 60_000),
@@ -131,6 +137,27 @@ impl SimConfig {
         }
     }
 
+    /// The arrival delay configured for `provider`.
+    pub fn arrival(&self, provider: Provider) -> ArrivalDelay {
+        self.arrival[provider]
+    }
+
+    /// Sets the arrival delay of `provider` (checked by [`SimConfig::validate`] when the
+    /// simulator is built).
+    pub fn set_arrival(&mut self, provider: Provider, arrival: ArrivalDelay) {
+        self.arrival[provider] = arrival;
+    }
+
+    /// Refuses settings the simulator cannot apply: an invalid arrival delay.
+    pub fn validate(&self) -> Result<(), InvalidConfig> {
+        for provider in Provider::ALL {
+            self.arrival(provider)
+                .validate()
+                .map_err(|source| InvalidConfig::Arrival { provider, source })?;
+        }
+        Ok(())
+    }
+
     /// This configuration with every limit and quota off.
     pub fn unlimited(mut self) -> Self {
         for p in Provider::ALL {
@@ -138,6 +165,19 @@ impl SimConfig {
         }
         self
     }
+}
+
+/// Why a [`SimConfig`] cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidConfig {
+    /// The arrival delay of `provider` is invalid.
+    #[error("{provider}: {source}")]
+    Arrival {
+        /// The provider whose arrival delay is invalid.
+        provider: Provider,
+        /// What is wrong with it.
+        source: ArrivalDelayError,
+    },
 }
 
 impl fmt::Debug for SimConfig {
@@ -148,6 +188,7 @@ impl fmt::Debug for SimConfig {
             .field("seed", &self.seed)
             .field("songs", &self.songs)
             .field("latency_ms", &self.latency_ms)
+            .field("arrival", &self.arrival)
             .field("spotify", &self.spotify)
             .field("youtube", &self.youtube)
             .field("shazam", &self.shazam)

@@ -1,11 +1,14 @@
 //! The simulator's own routes: `GET /_health`, `GET /_stats`, and the `/_control` routes
-//! through which a test, benchmark or operator sets faults, latency and limits per provider,
-//! resets everything, or adds new releases. None of these calls is counted in the stats.
+//! through which a test, benchmark or operator sets faults, latency, arrival delays and limits
+//! per provider, resets everything, or adds new releases. None of these calls is counted in the
+//! stats.
 //!
 //! `POST /_control/{provider}` takes
 //! `{"fault": "outage", "count": 3, "duration_ms": 1000, "retry_after_secs": 5, "delay_ms": 2000,
-//!   "latency_ms": 50, "limit": {"calls": 40, "window_ms": 10000} | "40/10s" | null,
-//!   "daily_quota": 100 | null}` — every field optional, only what is given changes.
+//!   "latency_ms": 50, "arrival": {"jitter_ms": 20, "slow_percent": 5, "slow_min_ms": 800,
+//!   "slow_max_ms": 1500} | null, "limit": {"calls": 40, "window_ms": 10000} | "40/10s" | null,
+//!   "daily_quota": 100 | null}` — every field optional (within `arrival` too), only what is
+//! given changes; `"arrival": null` turns the arrival delay off.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -16,6 +19,7 @@ use axum::Router;
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 
+use crate::arrival::ArrivalDelay;
 use crate::catalog::Song;
 use crate::faults::{Fault, FaultKind};
 use crate::limits::LimitConfig;
@@ -77,6 +81,28 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// The `arrival` of `POST /_control/{provider}`: only the fields given change.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ArrivalPatch {
+    jitter_ms: Option<u64>,
+    slow_percent: Option<u8>,
+    slow_min_ms: Option<u64>,
+    slow_max_ms: Option<u64>,
+}
+
+impl ArrivalPatch {
+    /// `current` with the given fields replaced.
+    fn apply(self, current: ArrivalDelay) -> ArrivalDelay {
+        ArrivalDelay {
+            jitter_ms: self.jitter_ms.unwrap_or(current.jitter_ms),
+            slow_percent: self.slow_percent.unwrap_or(current.slow_percent),
+            slow_min_ms: self.slow_min_ms.unwrap_or(current.slow_min_ms),
+            slow_max_ms: self.slow_max_ms.unwrap_or(current.slow_max_ms),
+        }
+    }
+}
+
 /// The body of `POST /_control/{provider}`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -87,6 +113,8 @@ struct ControlRequest {
     retry_after_secs: Option<u64>,
     delay_ms: Option<u64>,
     latency_ms: Option<u64>,
+    #[serde(default, deserialize_with = "present")]
+    arrival: Option<Option<ArrivalPatch>>,
     #[serde(default, deserialize_with = "present")]
     limit: Option<Option<LimitSpec>>,
     #[serde(default, deserialize_with = "present")]
@@ -111,6 +139,7 @@ fn provider_view(sim: &SimHandle, provider: Provider) -> Value {
         "provider": provider,
         "fault": sim.fault(provider),
         "latency_ms": sim.latency(provider),
+        "arrival": sim.arrival(provider),
         "limit": limits.limit,
         "daily_quota": limits.daily_quota,
     })
@@ -161,6 +190,17 @@ async fn control(
             Err(e) => return error(StatusCode::BAD_REQUEST, &e.to_string()),
         },
     };
+    // First among the changes: a refused arrival delay leaves every setting as it was.
+    let arrival = match request.arrival {
+        None => None,
+        Some(None) => Some(ArrivalDelay::OFF),
+        Some(Some(patch)) => Some(patch.apply(sim.arrival(provider))),
+    };
+    if let Some(arrival) = arrival {
+        if let Err(e) = sim.set_arrival(provider, arrival) {
+            return error(StatusCode::BAD_REQUEST, &e.to_string());
+        }
+    }
     if let Some(kind) = request.fault {
         sim.set_fault(
             provider,
@@ -182,7 +222,7 @@ async fn control(
     if let Some(quota) = request.daily_quota {
         sim.set_daily_quota(provider, quota);
     }
-    tracing::info!(provider = %provider, fault = ?request.fault, "provider settings changed");
+    tracing::info!(provider = %provider, fault = ?request.fault, arrival = ?arrival, "provider settings changed");
     wire::json(StatusCode::OK, &provider_view(&sim, provider))
 }
 

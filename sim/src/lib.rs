@@ -4,7 +4,8 @@
 //! `BASE_URL=http://127.0.0.1:9100/spotify/v1` works unchanged.
 //!
 //! It serves a deterministic catalog ([`catalog`]), enforces each provider's real kind of
-//! limit ([`limits`]), injects faults on demand ([`faults`]) and counts every call and
+//! limit ([`limits`]) against the time each call arrives ([`arrival`]: calls may be set to
+//! arrive late), injects faults on demand ([`faults`]) and counts every call and
 //! violation ([`stats`], `GET /_stats`). Build with [`Sim::build`] (binds the listener), then
 //! [`Sim::run`] until a shutdown future resolves — or [`Sim::spawn`] it in a test.
 //!
@@ -18,6 +19,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod arrival;
 pub mod catalog;
 pub mod cli;
 pub mod config;
@@ -49,11 +51,12 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub use arrival::{ArrivalDelay, ArrivalDelayError};
 pub use catalog::{Album, Catalog, Song};
-pub use config::{ProviderLimitConfig, SimConfig};
+pub use config::{InvalidConfig, ProviderLimitConfig, SimConfig};
 pub use faults::{Fault, FaultKind};
 pub use limits::LimitConfig;
-pub use provider::Provider;
+pub use provider::{Provider, ProviderMap};
 pub use signal::shutdown_signal;
 pub use state::SimHandle;
 pub use stats::{ProviderStats, Stats};
@@ -67,9 +70,12 @@ pub struct Sim {
 }
 
 impl Sim {
-    /// Binds `config.bind` and prepares the catalog (generated once per seed and size per
-    /// process, so tests that spawn many simulators pay for it once).
+    /// Checks `config`, binds `config.bind` and prepares the catalog (generated once per seed
+    /// and size per process, so tests that spawn many simulators pay for it once).
     pub async fn build(config: SimConfig) -> anyhow::Result<Sim> {
+        config
+            .validate()
+            .context("invalid simulator configuration")?;
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot bind {}", config.bind))?;

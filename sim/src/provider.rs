@@ -1,10 +1,12 @@
 //! The five providers the simulator stands in for, and where each one lives under the
 //! simulator's single port.
 //!
-//! Every piece of per-provider state (limits, faults, latency, stats) is keyed by [`Provider`];
-//! the HTTP stand-ins themselves live in [`crate::providers`].
+//! Every piece of per-provider state (limits, faults, latency, arrival delay, stats) is keyed
+//! by [`Provider`] (settings through a [`ProviderMap`]); the HTTP stand-ins themselves live in
+//! [`crate::providers`].
 
 use std::fmt;
+use std::ops::{Index, IndexMut};
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
@@ -81,6 +83,58 @@ impl fmt::Display for Provider {
     }
 }
 
+/// One value per provider, looked up by [`Provider`] (`map[Provider::Deezer]`): per-provider
+/// settings without a named field for each provider.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct ProviderMap<T>([T; 5]);
+
+impl<T> ProviderMap<T> {
+    /// The map holding `f(provider)` for every provider.
+    pub fn from_fn(f: impl FnMut(Provider) -> T) -> Self {
+        ProviderMap(Provider::ALL.map(f))
+    }
+
+    /// The value of `provider`.
+    pub fn get(&self, provider: Provider) -> &T {
+        &self.0[provider.index()]
+    }
+
+    /// The value of `provider`, to change it.
+    pub fn get_mut(&mut self, provider: Provider) -> &mut T {
+        &mut self.0[provider.index()]
+    }
+}
+
+impl<T: Clone> ProviderMap<T> {
+    /// The same `value` for every provider.
+    pub fn filled(value: T) -> Self {
+        ProviderMap::from_fn(|_| value.clone())
+    }
+}
+
+impl<T> Index<Provider> for ProviderMap<T> {
+    type Output = T;
+
+    fn index(&self, provider: Provider) -> &T {
+        self.get(provider)
+    }
+}
+
+impl<T> IndexMut<Provider> for ProviderMap<T> {
+    fn index_mut(&mut self, provider: Provider) -> &mut T {
+        self.get_mut(provider)
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for ProviderMap<T> {
+    /// Keyed by provider name, like a map.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(Provider::ALL.iter().map(|p| (p.as_str(), self.get(*p))))
+            .finish()
+    }
+}
+
 /// A provider name that is not one of the five.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown provider '{0}' (expected spotify, youtube, shazam, deezer or musicbrainz)")]
@@ -109,5 +163,21 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", p.as_str()));
         }
         assert!("itunes".parse::<Provider>().is_err());
+    }
+
+    #[test]
+    fn a_provider_map_keeps_one_value_per_provider() {
+        let mut map = ProviderMap::filled(0);
+        map[Provider::Deezer] = 5;
+        *map.get_mut(Provider::Spotify) += 1;
+        assert_eq!(
+            Provider::ALL.map(|p| map[p]),
+            [1, 0, 0, 5, 0],
+            "spotify, youtube, shazam, deezer, musicbrainz"
+        );
+        assert_eq!(
+            format!("{map:?}"),
+            r#"{"spotify": 1, "youtube": 0, "shazam": 0, "deezer": 5, "musicbrainz": 0}"#
+        );
     }
 }

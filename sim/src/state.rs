@@ -1,6 +1,6 @@
 //! The simulator's shared state and [`SimHandle`], the cheap-to-clone handle through which
-//! tests, benchmarks and the `/_control` routes steer it: faults, latency, limits, stats and
-//! new releases.
+//! tests, benchmarks and the `/_control` routes steer it: faults, latency, arrival delays,
+//! limits, stats and new releases.
 //!
 //! Per-provider state sits behind one `std::sync::Mutex` per provider, held only for a few
 //! counter updates per call; the catalog is an `Arc` swapped copy-on-write when releases are
@@ -12,8 +12,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
 use tokio_util::sync::CancellationToken;
 
+use crate::arrival::{ArrivalDelay, ArrivalDelayError};
 use crate::catalog::{Catalog, Song};
 use crate::config::{ProviderLimitConfig, SimConfig};
 use crate::faults::{ActiveFault, Fault, FaultKind};
@@ -25,15 +28,41 @@ use crate::stats::{ProviderStats, Stats};
 /// Tracks per album when new releases are added by song count.
 pub const DEFAULT_TRACKS_PER_NEW_ALBUM: usize = 4;
 
+/// Mixed into the catalog seed to seed each provider's arrival-delay generator: an odd
+/// constant (2^64 / golden ratio) whose multiples spread the five providers' seeds far apart
+/// and away from the catalog's own stream, so one seed replays the same delays per provider.
+const ARRIVAL_SEED_SALT: u64 = 0x9E37_79B9_7F4A_7C15;
+
 /// Mutable state of one provider.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct ProviderState {
     pub(crate) limits: ProviderLimitConfig,
     pub(crate) window: RollingWindow,
     pub(crate) quota: DailyQuota,
     pub(crate) fault: ActiveFault,
     pub(crate) latency_ms: u64,
+    pub(crate) arrival: ArrivalDelay,
+    /// Draws each call's arrival delay; seeded from the catalog seed.
+    pub(crate) arrival_rng: StdRng,
     pub(crate) stats: ProviderStats,
+}
+
+impl ProviderState {
+    /// The state of `provider` at start-up (and after a reset): as configured, nothing
+    /// counted.
+    fn initial(config: &SimConfig, provider: Provider) -> Self {
+        let salt = ARRIVAL_SEED_SALT.wrapping_mul(provider.index() as u64 + 1);
+        ProviderState {
+            limits: config.limits(provider),
+            window: RollingWindow::default(),
+            quota: DailyQuota::default(),
+            fault: ActiveFault::default(),
+            latency_ms: config.latency_ms,
+            arrival: config.arrival(provider),
+            arrival_rng: StdRng::seed_from_u64(config.seed ^ salt),
+            stats: ProviderStats::default(),
+        }
+    }
 }
 
 /// The limiter's answer to one call.
@@ -81,13 +110,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl SimHandle {
     pub(crate) fn new(config: SimConfig, catalog: Arc<Catalog>) -> SimHandle {
-        let providers = Provider::ALL.map(|p| {
-            Mutex::new(ProviderState {
-                limits: config.limits(p),
-                latency_ms: config.latency_ms,
-                ..ProviderState::default()
-            })
-        });
+        let providers = Provider::ALL.map(|p| Mutex::new(ProviderState::initial(&config, p)));
         SimHandle {
             inner: Arc::new(SimState {
                 config,
@@ -153,6 +176,31 @@ impl SimHandle {
         self.provider(provider).latency_ms
     }
 
+    /// How late calls to `provider` arrive from now on (calls already on their way keep the
+    /// delay they drew); [`ArrivalDelay::OFF`] turns it off. Refuses an invalid delay and
+    /// keeps the current one.
+    pub fn set_arrival(
+        &self,
+        provider: Provider,
+        arrival: ArrivalDelay,
+    ) -> Result<(), ArrivalDelayError> {
+        arrival.validate()?;
+        self.provider(provider).arrival = arrival;
+        Ok(())
+    }
+
+    /// The arrival delay currently applied to calls of `provider`.
+    pub fn arrival(&self, provider: Provider) -> ArrivalDelay {
+        self.provider(provider).arrival
+    }
+
+    /// Draws how late the call now being made to `provider` arrives.
+    pub(crate) fn sample_arrival(&self, provider: Provider) -> Duration {
+        let mut guard = self.provider(provider);
+        let state = &mut *guard;
+        state.arrival.sample(&mut state.arrival_rng)
+    }
+
     /// Sets (`LimitConfig`) or disables (`None`) the rolling limit of `provider`. Calls
     /// already logged stay in the window.
     pub fn set_limit(&self, provider: Provider, limit: impl Into<Option<LimitConfig>>) {
@@ -191,17 +239,12 @@ impl SimHandle {
         Stats::from_providers(providers)
     }
 
-    /// Back to the state at start-up: faults cleared, latency and limits as configured,
-    /// counters zeroed, limiter windows and quotas emptied. Issued tokens and added releases
-    /// stay.
+    /// Back to the state at start-up: faults cleared, latency, arrival delays and limits as
+    /// configured (arrival delays replay from the start of their seed), counters zeroed,
+    /// limiter windows and quotas emptied. Issued tokens and added releases stay.
     pub fn reset(&self) {
         for p in Provider::ALL {
-            let mut state = self.provider(p);
-            *state = ProviderState {
-                limits: self.inner.config.limits(p),
-                latency_ms: self.inner.config.latency_ms,
-                ..ProviderState::default()
-            };
+            *self.provider(p) = ProviderState::initial(&self.inner.config, p);
         }
     }
 
