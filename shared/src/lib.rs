@@ -8,6 +8,7 @@
 //! - [`rate_limit`]: fleet-wide provider budgets in Redis.
 //! - [`cron`]: cron schedules with seconds in a time zone, DST-correct.
 //! - [`redis_conn`], [`telemetry`], [`shutdown`]: process plumbing.
+//! - `testing` (cargo feature `test-support`): private Redis servers and clusters for tests.
 //!
 //! Errors: each module has its own `thiserror` enum; binaries wrap them with `anyhow` context.
 
@@ -21,5 +22,7 @@ pub mod rate_limit;
 pub mod redis_conn;
 pub mod shutdown;
 pub mod telemetry;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 pub use config::Settings;

@@ -1,10 +1,16 @@
-//! A supervised Redis connection.
+//! A supervised Redis connection, to one server or to a Redis Cluster.
 //!
-//! One multiplexed connection per process, shared by every task. Each command runs under a
-//! timeout; a command that fails on the connection (dropped, refused, timed out) discards it,
-//! and the next command reconnects, at most once per [`RECONNECT_INTERVAL`] so an outage does
-//! not become a reconnect storm. Callers see errors while Redis is down and success as soon as
-//! it is back, without restarting.
+//! `MUZE__REDIS__URL` names one server (`redis://host:6379`) or, separated by commas, some
+//! nodes of a Redis Cluster (`redis://a:6379,redis://b:6379`); any node that answers is enough
+//! to discover the others. On a cluster each command goes to the node that owns its key's
+//! slot. The limiter's scripts name keys of one hash tag only (`{ns:provider}:log`,
+//! `{ns:provider}:state`, ...), so every script runs whole on one node.
+//!
+//! One connection per process, shared by every task. Each command runs under a timeout; a
+//! command that fails on the connection (dropped, refused, timed out) discards it, and the
+//! next command reconnects, at most once per [`RECONNECT_INTERVAL`] so an outage does not
+//! become a reconnect storm. Callers see errors while Redis is down and success as soon as it
+//! is back, without restarting.
 
 use std::{
     future::Future,
@@ -12,7 +18,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use redis::{aio::MultiplexedConnection, AsyncConnectionConfig, RedisError, RedisResult};
+use redis::{
+    aio::{ConnectionLike, MultiplexedConnection},
+    cluster::ClusterClient,
+    cluster_async::ClusterConnection,
+    AsyncConnectionConfig, Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value,
+};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 
@@ -22,33 +33,106 @@ use crate::config::redact_url;
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long connecting to a cluster may take: connecting to the nodes, then asking one of
+/// them which node owns which slots.
+const CLUSTER_CONNECT_TIMEOUT: Duration = CONNECT_TIMEOUT.saturating_add(COMMAND_TIMEOUT);
+/// How often the cluster client retries one command by itself: a `MOVED` or `ASK` redirect
+/// (while slots move between nodes) or a broken node connection is retried at once, so two
+/// cover a redirect followed by a reconnect. A `CLUSTERDOWN` or `TRYAGAIN` is retried after a
+/// pause of at least 1.28 s (redis-rs's minimum), so a cluster that stays down fails the
+/// command at [`COMMAND_TIMEOUT`] like a dead server does.
+const CLUSTER_RETRIES: u32 = 2;
 /// Minimum time between reconnection attempts.
 const RECONNECT_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Why Redis could not be reached at start-up.
 #[derive(Debug, thiserror::Error)]
-#[error("Redis unreachable at {url}: {reason}")]
-pub struct RedisConnectError {
-    url: String,
-    reason: String,
+pub enum RedisConnectError {
+    /// `MUZE__REDIS__URL` is neither one URL nor a comma-separated list of node URLs.
+    #[error("MUZE__REDIS__URL is invalid ({url}): {reason}")]
+    InvalidUrl { url: String, reason: String },
+    /// The URL is well formed but Redis did not answer `PING`.
+    #[error("Redis unreachable at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+}
+
+/// What `MUZE__REDIS__URL` names.
+enum Client {
+    /// One server.
+    Single(redis::Client),
+    /// The nodes of a Redis Cluster.
+    Cluster(ClusterClient),
+}
+
+/// A connection handed to [`Redis::run`]: to the one server, or to the cluster, where each
+/// command goes to the node owning its key's slot. Cheap to clone; both kinds multiplex.
+#[derive(Clone)]
+pub enum Connection {
+    /// To a single Redis server.
+    Single(MultiplexedConnection),
+    /// To a Redis Cluster: commands are routed by slot, `MOVED`/`ASK` are followed.
+    Cluster(ClusterConnection),
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Connection::Single(_) => f.write_str("Connection::Single"),
+            Connection::Cluster(_) => f.write_str("Connection::Cluster"),
+        }
+    }
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Connection::Single(c) => c.req_packed_command(cmd),
+            Connection::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Connection::Single(c) => c.req_packed_commands(cmd, offset, count),
+            Connection::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Connection::Single(c) => c.get_db(),
+            Connection::Cluster(c) => c.get_db(),
+        }
+    }
 }
 
 #[derive(Debug)]
 struct State {
-    connection: Option<MultiplexedConnection>,
+    connection: Option<Connection>,
     last_attempt: Option<Instant>,
 }
 
 /// The process's handle on Redis; cheap to clone.
 #[derive(Clone)]
 pub struct Redis {
-    client: redis::Client,
+    client: Arc<Client>,
     state: Arc<Mutex<State>>,
 }
 
 impl std::fmt::Debug for Redis {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Redis").finish_non_exhaustive()
+        let topology = match *self.client {
+            Client::Single(_) => "single",
+            Client::Cluster(_) => "cluster",
+        };
+        f.debug_struct("Redis")
+            .field("topology", &topology)
+            .finish_non_exhaustive()
     }
 }
 
@@ -56,27 +140,105 @@ fn io_error(reason: &'static str) -> RedisError {
     RedisError::from(std::io::Error::new(std::io::ErrorKind::TimedOut, reason))
 }
 
+/// The node URLs that `url` lists: itself when it has no comma, else each comma-separated
+/// item, trimmed. An empty item is refused, by its position (the items may hold passwords).
+fn node_urls(url: &str) -> Result<Vec<&str>, String> {
+    if !url.contains(',') {
+        return Ok(vec![url]);
+    }
+    let nodes: Vec<&str> = url.split(',').map(str::trim).collect();
+    match nodes.iter().position(|node| node.is_empty()) {
+        Some(at) => Err(format!(
+            "item {} of the {} comma-separated cluster node URLs is empty",
+            at + 1,
+            nodes.len()
+        )),
+        None => Ok(nodes),
+    }
+}
+
+/// `url` for messages, passwords masked; each item's when it is a list.
+fn redacted(url: &SecretString) -> String {
+    let url = url.expose_secret();
+    if !url.contains(',') {
+        return redact_url(&SecretString::from(url.to_string()));
+    }
+    url.split(',')
+        .map(str::trim)
+        .map(|node| match node {
+            "" => "<empty>".to_string(),
+            node => redact_url(&SecretString::from(node.to_string())),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl Client {
+    fn open(url: &SecretString) -> Result<Client, String> {
+        let nodes = node_urls(url.expose_secret())?;
+        if let [node] = nodes[..] {
+            return redis::Client::open(node)
+                .map(Client::Single)
+                .map_err(|e| e.to_string());
+        }
+        ClusterClient::builder(nodes)
+            .connection_timeout(CONNECT_TIMEOUT)
+            .response_timeout(COMMAND_TIMEOUT)
+            .retries(CLUSTER_RETRIES)
+            .build()
+            .map(Client::Cluster)
+            .map_err(|e| e.to_string())
+    }
+
+    async fn connect(&self) -> RedisResult<Connection> {
+        match self {
+            Client::Single(client) => {
+                let config = AsyncConnectionConfig::new()
+                    .set_connection_timeout(CONNECT_TIMEOUT)
+                    .set_response_timeout(COMMAND_TIMEOUT);
+                let connection = client
+                    .get_multiplexed_async_connection_with_config(&config)
+                    .await?;
+                Ok(Connection::Single(connection))
+            }
+            Client::Cluster(client) => {
+                let connecting = client.get_async_connection();
+                match tokio::time::timeout(CLUSTER_CONNECT_TIMEOUT, connecting).await {
+                    Ok(connection) => Ok(Connection::Cluster(connection?)),
+                    Err(_) => Err(io_error("connecting to the Redis Cluster timed out")),
+                }
+            }
+        }
+    }
+}
+
 impl Redis {
-    /// Connects and checks the server answers `PING`.
+    /// Connects to the server, or to the cluster when `url` lists several nodes separated by
+    /// commas, and checks that it answers `PING` (every primary of a cluster must).
     pub async fn connect(url: &SecretString) -> Result<Redis, RedisConnectError> {
-        let err = |reason: String| RedisConnectError {
-            url: redact_url(url),
+        let client = Client::open(url).map_err(|reason| RedisConnectError::InvalidUrl {
+            url: redacted(url),
             reason,
-        };
-        let client = redis::Client::open(url.expose_secret()).map_err(|e| err(e.to_string()))?;
+        })?;
         let redis = Redis {
-            client,
+            client: Arc::new(client),
             state: Arc::new(Mutex::new(State {
                 connection: None,
                 last_attempt: None,
             })),
         };
-        redis.ping().await.map_err(|e| err(e.to_string()))?;
+        redis
+            .ping()
+            .await
+            .map_err(|e| RedisConnectError::Unreachable {
+                url: redacted(url),
+                reason: e.to_string(),
+            })?;
         Ok(redis)
     }
 
     /// The live connection, connecting if there is none.
-    async fn connection(&self) -> RedisResult<MultiplexedConnection> {
+    async fn connection(&self) -> RedisResult<Connection> {
         let mut state = self.state.lock().await;
         if let Some(connection) = &state.connection {
             return Ok(connection.clone());
@@ -88,13 +250,7 @@ impl Redis {
             return Err(io_error("Redis unreachable; reconnecting"));
         }
         state.last_attempt = Some(Instant::now());
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(CONNECT_TIMEOUT)
-            .set_response_timeout(COMMAND_TIMEOUT);
-        let connection = self
-            .client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await?;
+        let connection = self.client.connect().await?;
         state.connection = Some(connection.clone());
         Ok(connection)
     }
@@ -107,7 +263,7 @@ impl Redis {
     /// the connection so the next call reconnects.
     pub async fn run<T, F, Fut>(&self, command: F) -> RedisResult<T>
     where
-        F: FnOnce(MultiplexedConnection) -> Fut,
+        F: FnOnce(Connection) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
         let connection = self.connection().await?;
@@ -130,7 +286,7 @@ impl Redis {
         }
     }
 
-    /// `PING`.
+    /// `PING`; on a cluster, every primary must answer.
     pub async fn ping(&self) -> RedisResult<()> {
         self.run(|mut c| async move {
             redis::cmd("PING").query_async::<String>(&mut c).await?;
@@ -142,5 +298,48 @@ impl Redis {
     /// Whether Redis answers now.
     pub async fn is_ready(&self) -> bool {
         self.ping().await.is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_without_commas_names_one_server() {
+        assert_eq!(
+            node_urls("redis://127.0.0.1:6379/0"),
+            Ok(vec!["redis://127.0.0.1:6379/0"])
+        );
+    }
+
+    #[test]
+    fn a_comma_separated_list_names_cluster_nodes_trimmed() {
+        assert_eq!(
+            node_urls("redis://a:7000, redis://b:7001 ,redis://c:7002"),
+            Ok(vec!["redis://a:7000", "redis://b:7001", "redis://c:7002"])
+        );
+    }
+
+    #[test]
+    fn an_empty_item_is_refused_by_position_without_printing_the_urls() {
+        let err = node_urls("redis://:hunter2@a:7000,,redis://b:7001").unwrap_err();
+        assert_eq!(
+            err,
+            "item 2 of the 3 comma-separated cluster node URLs is empty"
+        );
+        assert!(node_urls("redis://a:7000,").is_err());
+    }
+
+    #[tokio::test]
+    async fn an_invalid_list_names_the_setting_and_masks_every_password() {
+        let url = SecretString::from("redis://:hunter2@a:7000, ,redis://:hunter2@b:7001");
+        let err = Redis::connect(&url).await.unwrap_err().to_string();
+        assert!(err.contains("MUZE__REDIS__URL"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(
+            err.contains("redis://:***@a:7000,<empty>,redis://:***@b:7001"),
+            "{err}"
+        );
     }
 }
