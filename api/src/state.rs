@@ -62,8 +62,8 @@ impl AppState {
         metrics: PrometheusHandle,
     ) -> AppState {
         AppState {
+            limiter: Arc::new(RateLimiter::new(settings, redis.clone(), pool.clone())),
             pool,
-            limiter: Arc::new(RateLimiter::new(settings, redis.clone())),
             answers: Arc::new(AnswerCache::default()),
             redis,
             broker,

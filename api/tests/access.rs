@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use muze_shared::{
     domain::ProviderName,
-    rate_limit::{Outcome, Priority, RateLimiter},
+    rate_limit::{Decision, Outcome, Priority, RateLimiter},
     redis_conn::Redis,
 };
 use reqwest::{header, StatusCode};
@@ -90,16 +90,21 @@ async fn admin_sees_each_providers_shared_budget_cooldown_and_circuit() {
     let redis = Redis::connect(&app.settings.redis.url)
         .await
         .expect("redis");
-    let limiter = RateLimiter::new(&app.settings, redis);
+    let limiter = RateLimiter::new(&app.settings, redis, app.pool.clone());
+    let mut grants = Vec::new();
     for _ in 0..3 {
-        limiter
+        match limiter
             .acquire(ProviderName::Spotify, Priority::Interactive)
             .await
-            .expect("acquire");
+            .expect("acquire")
+        {
+            Decision::Granted(grant) => grants.push(grant),
+            wait => panic!("expected a grant, got {wait:?}"),
+        }
     }
     limiter
         .report(
-            ProviderName::Spotify,
+            &grants[2],
             Outcome::Throttled {
                 retry_after: Duration::from_secs(60),
             },
@@ -118,6 +123,9 @@ async fn admin_sees_each_providers_shared_budget_cooldown_and_circuit() {
     assert_eq!(spotify["provider"], "spotify");
     assert_eq!(spotify["limit"], "40/10s");
     assert_eq!(spotify["calls_in_window"], 3);
+    assert_eq!(spotify["calls_in_flight"], 2, "two calls not reported yet");
+    assert_eq!(spotify["budget"], format!("spotify:{}", app.namespace));
+    assert_eq!(spotify["declared_limits"], serde_json::json!(["40/10s"]));
     assert_eq!(spotify["effective_limit"], 32, "adapted down after the 429");
     assert!(spotify["cooldown_until"].is_string());
     assert_eq!(spotify["circuit"], "closed");

@@ -113,6 +113,13 @@ impl Stack {
                 "1000000/30s".into(),
             ),
         ];
+        // Budgets belong to credentials; each run spends a budget of its own.
+        env.extend(muze_shared::domain::ProviderName::ALL.map(|p| {
+            (
+                format!("MUZE__PROVIDERS__{}__BUDGET_KEY", p.env_name()),
+                namespace.clone(),
+            )
+        }));
         env.extend(
             extra_env
                 .iter()

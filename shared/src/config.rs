@@ -48,6 +48,15 @@ pub struct LimiterSettings {
     pub mode: crate::rate_limit::LimiterMode,
     /// How long one half-open probe call holds the circuit before another may probe.
     pub probe_timeout_ms: u64,
+    /// Names this deployment's egress address: providers that take no credential (Deezer,
+    /// MusicBrainz) limit per IP, so every process leaving through one address shares one
+    /// budget, and only those.
+    pub egress: String,
+    /// When a granted call leaves the window: `response` (one window after its response came
+    /// back, the latest moment the provider can have counted it; the only safe choice) or
+    /// `grant` (one window plus the margin after the grant, the old accounting: for benchmarks
+    /// and comparison only).
+    pub accounting: crate::rate_limit::Accounting,
 }
 
 /// Deployment profile: decides whether development conveniences (the dev API key) exist.
@@ -160,8 +169,9 @@ pub struct ProviderSettings {
     pub timeout_ms: u64,
     /// Results asked of the provider per call (its own maximum applies).
     pub page_size: u8,
-    /// Added to the window so a call that reaches the provider late still counts inside our
-    /// window (network and queueing delay between grant and arrival).
+    /// An optional extra on top of each call's own accounting: a slot leaves the window this
+    /// long after the window that follows the call's response (clock differences after a
+    /// Redis failover, a provider that counts late).
     pub safety_margin_ms: u64,
     /// Share of each window's calls that only interactive searches may spend.
     pub reserve_percent: u8,
@@ -175,6 +185,10 @@ pub struct ProviderSettings {
     pub quota_timezone: String,
     /// Consecutive transient failures that open the circuit for every worker.
     pub breaker_failures: u32,
+    /// Names the budget this provider's calls spend. Unset: derived from the credential (a
+    /// hash of the client id or API key; the egress name for keyless providers), so every
+    /// deployment using one credential shares one budget.
+    pub budget_key: Option<String>,
     /// How long an open circuit skips the provider before one probe call.
     pub breaker_cooloff_secs: u64,
 }
@@ -229,6 +243,14 @@ pub struct LogSettings {
 pub enum LogFormat {
     Json,
     Pretty,
+}
+
+/// Budget names become part of Redis keys and hash tags: no braces, no spaces.
+fn budget_name_ok(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
 }
 
 /// Why configuration could not be loaded; the message names the offending key.
@@ -303,6 +325,8 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("providers.youtube.quota_timezone", "America/Los_Angeles"),
     ("limiter.mode", "shared"),
     ("limiter.probe_timeout_ms", "10000"),
+    ("limiter.egress", "default"),
+    ("limiter.accounting", "response"),
     ("scheduler.crawl_cron", "0 0 3 * * *"),
     ("scheduler.timezone", "Asia/Seoul"),
     ("scheduler.crawl_catch_up", "run_once"),
@@ -310,8 +334,9 @@ const DEFAULTS: &[(&str, &str)] = &[
 
 /// Defaults every provider shares unless `DEFAULTS` says otherwise.
 const PROVIDER_DEFAULTS: &[(&str, &str)] = &[
-    // Loopback to a real API host is well under this; it costs 0.8 % of a 30 s window.
-    ("safety_margin_ms", "250"),
+    // Each call's slot is held until one window after its response, which already covers any
+    // late arrival; the margin is an extra for operators who want one.
+    ("safety_margin_ms", "0"),
     ("reserve_percent", "20"),
     ("cost", "1"),
     ("adaptive", "false"),
@@ -443,6 +468,20 @@ impl Settings {
                     name.env_name()
                 ));
             }
+            if let Some(key) = &p.budget_key {
+                if !budget_name_ok(key) {
+                    return invalid(format!(
+                        "MUZE__PROVIDERS__{}__BUDGET_KEY must be 1-64 ASCII letters, digits, '_', '-', '.' or ':', got {key:?}",
+                        name.env_name()
+                    ));
+                }
+            }
+        }
+        if !budget_name_ok(&self.limiter.egress) {
+            return invalid(format!(
+                "MUZE__LIMITER__EGRESS must be 1-64 ASCII letters, digits, '_', '-', '.' or ':', got {:?}",
+                self.limiter.egress
+            ));
         }
         if self.scheduler.timezone.parse::<chrono_tz::Tz>().is_err() {
             return invalid(format!(

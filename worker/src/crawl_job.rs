@@ -27,21 +27,21 @@ use muze_shared::{
     db::crawls::{self, PageClaim},
     domain::{CrawlPage, ProviderName, ProviderTrack},
     queue::{Broker, CrawlMessage},
-    rate_limit::{Decision, Outcome, Priority, RateLimiter},
+    rate_limit::{Priority, RateLimiter},
 };
 use sqlx::PgPool;
 
 use crate::{
     delivery::{self, finish},
-    providers::{deezer::Deezer, spotify::Spotify, Listing, ProviderError},
+    providers::{
+        budgeted_call, deezer::Deezer, spotify::Spotify, Budgeted, Listing, Provider, ProviderError,
+    },
 };
 
 /// Failed calls of one page before it fails for good.
 pub const MAX_PAGE_FAILURES: i32 = 3;
 /// A page waits for budget in place up to this long before going through a delay queue.
 const MAX_WAIT_IN_PLACE: Duration = Duration::from_secs(5);
-/// How long to wait when the limiter itself cannot be reached.
-const LIMITER_DOWN_WAIT: Duration = Duration::from_secs(1);
 /// Shortest wait for a page another worker holds.
 const MIN_BUSY_WAIT: Duration = Duration::from_millis(250);
 
@@ -111,7 +111,7 @@ pub async fn run(ctx: &CrawlContext, message: &CrawlMessage) -> Result<(), PageE
         PageClaim::Missing => return Err(PageError::Poison("no crawl page with this key".into())),
     };
     let provider = page.provider();
-    if !configured(ctx, provider) {
+    if provider_of(ctx, provider).is_none() {
         let reason = format!(
             "{provider} is not configured on this worker (MUZE__PROVIDERS__{}__*)",
             provider.env_name()
@@ -119,20 +119,13 @@ pub async fn run(ctx: &CrawlContext, message: &CrawlMessage) -> Result<(), PageE
         end_page(ctx, message, &reason).await?;
         return Ok(());
     }
-    if let Some(wait) = wait_for_budget(ctx, provider).await {
-        crawls::release_page(&ctx.pool, message.crawl_id, &message.key).await?;
-        return Err(PageError::Later(wait));
-    }
-    let fetched = fetch(ctx, &page).await;
-    let report = match &fetched {
-        Ok(_) => Some(Outcome::Ok),
-        Err(e) => e.limiter_outcome(),
-    };
-    if let Some(report) = report {
-        if let Err(e) = ctx.limiter.report(provider, report).await {
-            tracing::warn!(provider = %provider, error = %e, "could not report the call's outcome");
+    let fetched = match call_with_budget(ctx, provider, &page).await {
+        Ok(fetched) => fetched,
+        Err(wait) => {
+            crawls::release_page(&ctx.pool, message.crawl_id, &message.key).await?;
+            return Err(PageError::Later(wait));
         }
-    }
+    };
     let label = match &fetched {
         Ok(_) => "ok",
         Err(e) if e.throttled_for().is_some() => "rate_limited",
@@ -171,7 +164,10 @@ pub async fn run(ctx: &CrawlContext, message: &CrawlMessage) -> Result<(), PageE
                 crawls::release_page(&ctx.pool, message.crawl_id, &message.key).await?;
                 return Err(PageError::Later(wait));
             }
-            let retryable = matches!(error, ProviderError::Timeout | ProviderError::Transient(_));
+            let retryable = matches!(
+                error,
+                ProviderError::Timeout | ProviderError::Transient(_) | ProviderError::Unauthorized
+            );
             let reason = error.to_string();
             if !retryable {
                 end_page(ctx, message, &reason).await?;
@@ -189,34 +185,46 @@ pub async fn run(ctx: &CrawlContext, message: &CrawlMessage) -> Result<(), PageE
     }
 }
 
-fn configured(ctx: &CrawlContext, provider: ProviderName) -> bool {
+/// The page's provider as a [`Provider`], when this worker has it configured.
+fn provider_of(ctx: &CrawlContext, provider: ProviderName) -> Option<&dyn Provider> {
     match provider {
-        ProviderName::Spotify => ctx.spotify.is_some(),
-        ProviderName::Deezer => ctx.deezer.is_some(),
-        _ => false,
+        ProviderName::Spotify => ctx.spotify.as_deref().map(|p| p as &dyn Provider),
+        ProviderName::Deezer => ctx.deezer.as_deref().map(|p| p as &dyn Provider),
+        _ => None,
     }
 }
 
-/// Takes a background token, waiting in place up to [`MAX_WAIT_IN_PLACE`] (less under a short
-/// lease). `Some(wait)` when
-/// the page should rather wait in the queue that long.
-async fn wait_for_budget(ctx: &CrawlContext, provider: ProviderName) -> Option<Duration> {
+/// Makes the page's call under a background grant, waiting in place up to
+/// [`MAX_WAIT_IN_PLACE`] (less under a short lease) for one. `Err(wait)` when the page should
+/// rather wait in the queue that long.
+async fn call_with_budget(
+    ctx: &CrawlContext,
+    provider: ProviderName,
+    page: &CrawlPage,
+) -> Result<Result<Fetched, ProviderError>, Duration> {
+    let Some(handle) = provider_of(ctx, provider) else {
+        return Ok(Err(ProviderError::Permanent(
+            "provider not configured".into(),
+        )));
+    };
     // Never so long that the page's lease could run out while it waits.
     let in_place = MAX_WAIT_IN_PLACE.min(Duration::from_secs(ctx.lease_secs) / 3);
     let give_up_at = Instant::now() + in_place;
     loop {
-        let wait = match ctx.limiter.acquire(provider, Priority::Background).await {
-            Ok(Decision::Granted) => return None,
-            Ok(Decision::Wait { wait, .. }) => wait,
-            Err(e) => {
-                tracing::warn!(provider = %provider, error = %e, "limiter unreachable; not calling the provider");
-                LIMITER_DOWN_WAIT
+        match budgeted_call(handle, &ctx.limiter, Priority::Background, || {
+            fetch(ctx, page)
+        })
+        .await
+        {
+            Budgeted::Called(fetched) => return Ok(fetched),
+            Budgeted::Unprepared(error) => return Ok(Err(error)),
+            Budgeted::NoBudget { wait, .. } => {
+                if Instant::now() + wait > give_up_at {
+                    return Err(wait);
+                }
+                tokio::time::sleep(wait).await;
             }
-        };
-        if Instant::now() + wait > give_up_at {
-            return Some(wait);
         }
-        tokio::time::sleep(wait).await;
     }
 }
 

@@ -55,8 +55,16 @@ impl Worker {
         let redis = redis_conn::Redis::connect(&settings.redis.url)
             .await
             .context("Redis")?;
-        let limiter = Arc::new(RateLimiter::new(&settings, redis));
+        let limiter = Arc::new(RateLimiter::new(&settings, redis, pool.clone()));
         let providers = providers::build_providers(&settings, &settings.search.providers);
+        let used: Vec<_> = providers
+            .iter()
+            .map(|p| p.name())
+            .chain(settings.crawl.sources.iter().copied())
+            .collect();
+        if let Err(e) = limiter.check_declarations(&used).await {
+            tracing::warn!(error = %e, "could not read the budgets' declared limits");
+        }
         let ops =
             ops::Ops::bind(&settings.worker.metrics_bind, telemetry::metrics_handle()).await?;
         tracing::info!(ops.addr = %ops.local_addr()?, "worker metrics at /metrics");

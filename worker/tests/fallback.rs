@@ -183,7 +183,7 @@ async fn an_expired_spotify_token_is_refreshed_once_and_the_search_still_succeed
     // Act
     let second = search_done(&system, "Hype Boy NewJeans").await;
 
-    // Assert: one 401, one new token, one retried call, all inside a single attempt.
+    // Assert: one 401, one new token, one resent call, all inside a single attempt.
     assert_answered(&second, "spotify", &[("spotify", "ok")]);
     assert_eq!(
         system.sim_calls("spotify", "/api/token").await,
@@ -195,6 +195,15 @@ async fn an_expired_spotify_token_is_refreshed_once_and_the_search_still_succeed
         searches_before + 2,
         "the refused call and its retry"
     );
+    // The token was fetched before each grant, and the resend took a grant of its own.
+    let status = system
+        .limiter()
+        .await
+        .status(muze_shared::domain::ProviderName::Spotify)
+        .await
+        .expect("status");
+    assert_eq!(status.calls_in_window, 3, "one grant per call sent");
+    assert_eq!(status.calls_in_flight, 0, "every grant was reported");
     // The new token keeps working.
     let third = search_done(&system, "One More Time Daft Punk").await;
     assert_answered(&third, "spotify", &[("spotify", "ok")]);

@@ -10,8 +10,7 @@ use std::{
 
 use muze_shared::{
     domain::ProviderName,
-    rate_limit::{Decision, Priority, RateLimiter},
-    redis_conn,
+    rate_limit::{Decision, Outcome, Priority},
 };
 use serde_json::{json, Value};
 use support::{catalog_queries, Options, System};
@@ -189,20 +188,14 @@ async fn background_work_flooding_the_budget_leaves_interactive_searches_their_r
         )
         .await;
     // A crawl-like flood: background acquisitions as fast as the limiter allows.
-    let settings = system.settings();
-    let limiter = RateLimiter::new(
-        &settings,
-        redis_conn::Redis::connect(&settings.redis.url)
-            .await
-            .expect("redis"),
-    );
+    let limiter = system.limiter().await;
     let mut background = 0;
-    while limiter
+    while let Decision::Granted(grant) = limiter
         .acquire(ProviderName::Spotify, Priority::Background)
         .await
         .expect("acquire")
-        == Decision::Granted
     {
+        limiter.report(&grant, Outcome::Ok).await.expect("report");
         background += 1;
     }
     assert_eq!(background, 30);

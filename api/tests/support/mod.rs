@@ -78,6 +78,13 @@ impl TestApp {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+        // Budgets belong to credentials, which tests share: each test spends its own.
+        env.extend(ProviderName::ALL.map(|p| {
+            (
+                format!("MUZE__PROVIDERS__{}__BUDGET_KEY", p.env_name()),
+                namespace.clone(),
+            )
+        }));
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let settings = Settings::load_from(None, env).expect("test settings load");
         let api = Api::build(settings.clone()).await.expect("API builds");
@@ -297,6 +304,13 @@ impl TestApp {
         }
         if let Some(server) = self.server.take() {
             let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+        }
+        if let Ok(redis) = muze_shared::redis_conn::Redis::connect(&self.settings.redis.url).await {
+            let limiter =
+                muze_shared::rate_limit::RateLimiter::new(&self.settings, redis, self.pool.clone());
+            for p in ProviderName::ALL {
+                let _ = limiter.forget(p).await;
+            }
         }
         self.pool.close().await;
         if let Ok(mut admin) = PgConnection::connect(&format!("{POSTGRES}/postgres")).await {

@@ -13,7 +13,17 @@ pub fn period(now: DateTime<Utc>, tz: Tz) -> NaiveDate {
 /// When the quota that `now` spends resets: the next local midnight.
 pub fn next_reset(now: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
     let tomorrow = period(now, tz).succ_opt().unwrap_or(NaiveDate::MAX);
-    let midnight = tomorrow.and_hms_opt(0, 0, 0).unwrap_or_default();
+    start_of(tomorrow, tz).unwrap_or(now + Duration::days(1))
+}
+
+/// When the period that `now` spends began: the last local midnight.
+pub fn period_start(now: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+    start_of(period(now, tz), tz).unwrap_or(now - Duration::days(1))
+}
+
+/// The first instant of local `day`.
+fn start_of(day: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
+    let midnight = day.and_hms_opt(0, 0, 0)?;
     // Where midnight falls in a DST gap (a few zones switch at midnight), the day starts at
     // the first instant that exists.
     (0..=4)
@@ -22,7 +32,6 @@ pub fn next_reset(now: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
                 .earliest()
         })
         .map(|t| t.with_timezone(&Utc))
-        .unwrap_or(now + Duration::days(1))
 }
 
 #[cfg(test)]
@@ -54,6 +63,16 @@ mod tests {
         assert_eq!(
             next_reset(utc("2026-11-28T08:00:00Z"), LA),
             utc("2026-11-29T08:00:00Z")
+        );
+    }
+
+    #[test]
+    fn a_period_starts_at_the_last_local_midnight() {
+        let now = utc("2026-11-28T01:00:00Z"); // 17:00 on 27 Nov in Los Angeles
+        assert_eq!(period_start(now, LA), utc("2026-11-27T08:00:00Z"));
+        assert_eq!(
+            period_start(utc("2026-11-28T08:00:00Z"), LA),
+            utc("2026-11-28T08:00:00Z")
         );
     }
 

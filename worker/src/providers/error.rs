@@ -27,6 +27,10 @@ pub enum ProviderError {
     /// Retrying will not help: bad credentials, bad request, malformed body.
     #[error("permanent failure: {0}")]
     Permanent(String),
+    /// The provider refused an access token it had issued (revoked or expired early); a
+    /// fresh token may work, as a new call with its own budget.
+    #[error("access token refused")]
+    Unauthorized,
 }
 
 impl ProviderError {
@@ -37,23 +41,24 @@ impl ProviderError {
                 AttemptOutcome::RateLimited
             }
             ProviderError::Timeout => AttemptOutcome::Timeout,
-            ProviderError::Transient(_) | ProviderError::Permanent(_) => AttemptOutcome::Error,
+            ProviderError::Transient(_)
+            | ProviderError::Permanent(_)
+            | ProviderError::Unauthorized => AttemptOutcome::Error,
         }
     }
 
-    /// What the shared limiter learns from this failure (cooldown, breaker); `None` for
-    /// failures that say nothing about the provider's load or health (bad credentials, a
-    /// malformed body).
-    pub fn limiter_outcome(&self) -> Option<Outcome> {
+    /// What the shared limiter learns from this failure: cooldown, breaker, and whether the
+    /// provider surely counted the call by now (it answered) or may still be about to.
+    pub fn limiter_outcome(&self) -> Outcome {
         match self {
-            ProviderError::RateLimited { retry_after } => Some(Outcome::Throttled {
+            ProviderError::RateLimited { retry_after } => Outcome::Throttled {
                 retry_after: retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
-            }),
-            ProviderError::QuotaExhausted { until } => Some(Outcome::QuotaExhausted {
+            },
+            ProviderError::QuotaExhausted { until } => Outcome::QuotaExhausted {
                 until: until.unwrap_or_else(|| Utc::now() + chrono::Duration::hours(1)),
-            }),
-            ProviderError::Timeout | ProviderError::Transient(_) => Some(Outcome::Transient),
-            ProviderError::Permanent(_) => None,
+            },
+            ProviderError::Timeout | ProviderError::Transient(_) => Outcome::Transient,
+            ProviderError::Permanent(_) | ProviderError::Unauthorized => Outcome::Rejected,
         }
     }
 

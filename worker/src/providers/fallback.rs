@@ -1,6 +1,6 @@
 //! Budget-aware fallback: ask each provider in order until one has results.
 //!
-//! Before each call the provider's shared budget is asked for a token. A provider without
+//! Before each call the provider's shared budget is asked for a grant ([`budgeted_call`]). A provider without
 //! budget right now (window full, cooling down after a 429, circuit open, quota spent) is
 //! skipped at once for the next one: the user is waiting. Only when every remaining provider is
 //! out of budget does the job wait: in place when the earliest token frees within
@@ -13,18 +13,16 @@ use std::{collections::HashSet, sync::Arc, time::Duration};
 use chrono::{DateTime, Utc};
 use muze_shared::{
     domain::{Attempt, AttemptOutcome, ProviderName, ProviderTrack},
-    rate_limit::{Decision, Outcome, Priority, RateLimiter},
+    rate_limit::{Priority, RateLimiter},
 };
 
-use super::{Provider, ProviderError};
+use super::{budgeted_call, Budgeted, Provider, ProviderError};
 
 /// Waits for budget up to this long happen inside the job; longer ones go through the queue.
 pub const MAX_WAIT_IN_PLACE: Duration = Duration::from_secs(1);
 /// After this many waits in place the job yields its slot and waits in the queue: under heavy
 /// contention many jobs wake for each freed token and only one gets it.
 const MAX_ROUNDS_IN_PLACE: u32 = 3;
-/// How long to wait when the limiter itself cannot be reached.
-const LIMITER_DOWN_WAIT: Duration = Duration::from_secs(1);
 
 /// What walking the providers produced.
 #[derive(Debug, Default)]
@@ -64,21 +62,34 @@ pub async fn search(
             if Utc::now() >= deadline {
                 return result;
             }
-            match limiter.acquire(name, priority).await {
-                Ok(Decision::Granted) => {}
-                Ok(Decision::Wait { wait, reason }) => {
-                    tracing::debug!(provider = %name, ?reason, wait.ms = wait.as_millis() as u64, "no budget; skipping");
+            let at = Utc::now();
+            let outcome = match budgeted_call(provider.as_ref(), limiter, priority, || {
+                provider.search(query, limit)
+            })
+            .await
+            {
+                Budgeted::Called(outcome) => outcome,
+                Budgeted::NoBudget { wait, .. } => {
                     soonest = Some(soonest.map_or(wait, |s| s.min(wait)));
                     continue;
                 }
-                Err(e) => {
-                    tracing::warn!(provider = %name, error = %e, "limiter unreachable; not calling the provider");
-                    soonest = Some(soonest.map_or(LIMITER_DOWN_WAIT, |s| s.min(LIMITER_DOWN_WAIT)));
+                Budgeted::Unprepared(error) => {
+                    // Nothing was sent; the attempt shows why the provider could not be asked.
+                    tracing::info!(provider = %name, error = %error, "provider could not get ready; falling back");
+                    called.insert(name);
+                    result.transient |=
+                        matches!(error, ProviderError::Timeout | ProviderError::Transient(_));
+                    result.attempts.push(attempt(
+                        name,
+                        error.outcome(),
+                        at,
+                        Some(error.to_string()),
+                    ));
                     continue;
                 }
-            }
+            };
             called.insert(name);
-            match call(provider.as_ref(), limiter, query, limit, &mut result).await {
+            match record(name, outcome, at, &mut result) {
                 Called::Answered => return result,
                 Called::NotAnswered => {}
                 Called::Throttled(wait) => {
@@ -113,26 +124,13 @@ enum Called {
     Throttled(Duration),
 }
 
-/// Makes one call and records it.
-async fn call(
-    provider: &dyn Provider,
-    limiter: &RateLimiter,
-    query: &str,
-    limit: u8,
+/// Records one call's outcome as an attempt (and a metric).
+fn record(
+    name: ProviderName,
+    outcome: Result<Vec<ProviderTrack>, ProviderError>,
+    at: DateTime<Utc>,
     result: &mut FallbackResult,
 ) -> Called {
-    let name = provider.name();
-    let at = Utc::now();
-    let outcome = provider.search(query, limit).await;
-    let report = match &outcome {
-        Ok(_) => Some(Outcome::Ok),
-        Err(e) => e.limiter_outcome(),
-    };
-    if let Some(report) = report {
-        if let Err(e) = limiter.report(name, report).await {
-            tracing::warn!(provider = %name, error = %e, "could not report the call's outcome");
-        }
-    }
     let label = match &outcome {
         Ok(t) if t.is_empty() => "empty",
         Ok(_) => "ok",

@@ -2,6 +2,7 @@
 //! real wire format, and ends every call in one classified outcome; the fallback walks them in
 //! the configured order.
 
+mod budgeted_call;
 pub mod deezer;
 mod error;
 pub mod fallback;
@@ -12,6 +13,7 @@ pub mod shazam;
 pub mod spotify;
 pub mod youtube;
 
+pub use budgeted_call::{budgeted_call, Budgeted, LIMITER_DOWN_WAIT};
 pub use error::ProviderError;
 pub use registry::{build_providers, crawl_deezer, crawl_spotify};
 
@@ -32,6 +34,13 @@ pub struct Listing<T> {
 pub trait Provider: Send + Sync + Debug {
     /// Which provider this is.
     fn name(&self) -> ProviderName;
+
+    /// Gets ready to call at once: anything a call needs before it can be sent (Spotify's
+    /// access token) is fetched here, before budget is taken, so a granted call goes out
+    /// without delay.
+    async fn prepare(&self) -> Result<(), ProviderError> {
+        Ok(())
+    }
 
     /// Searches tracks. `Ok(vec![])` means the provider answered and knows nothing.
     async fn search(&self, query: &str, limit: u8) -> Result<Vec<ProviderTrack>, ProviderError>;

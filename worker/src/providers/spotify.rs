@@ -2,8 +2,10 @@
 //! for the new-release crawl, `GET /search?q=tag:new&type=album`, `GET /albums/{id}/tracks` and
 //! `GET /tracks/{id}` (`/browse/new-releases` is gone for new apps since February 2026).
 //!
-//! The token is fetched once, shared by every job of the process, refreshed a minute before it
-//! expires and once when Spotify answers 401 (a token can be revoked early). Search results
+//! The token is fetched once, shared by every job of the process, before the call's budget is
+//! taken (so a granted call goes out at once), and refreshed a minute before it expires or when
+//! Spotify answers 401 (a token can be revoked early); the resend after a 401 is a new call
+//! with its own grant. Search results
 //! and `/tracks/{id}` are full TrackObjects, which carry the ISRC in `external_ids.isrc`;
 //! album track lists are simplified tracks without it.
 
@@ -125,34 +127,29 @@ impl Spotify {
         })
     }
 
-    /// `GET url?query` with the bearer token, fetching a new token once if Spotify refuses
-    /// the cached one. Any non-success status is classified.
+    /// `GET url?query` with the cached bearer token ([`Provider::prepare`] fetched it before
+    /// the call's budget was taken). A refused token is dropped and the call fails with
+    /// [`ProviderError::Unauthorized`]: the resend is a call of its own, with its own grant.
+    /// Any other non-success status is classified.
     async fn get<T: serde::de::DeserializeOwned>(
         &self,
         url: Url,
         query: &[(&str, &str)],
     ) -> Result<T, ProviderError> {
-        let send = |token: SecretString| {
-            let request = self
-                .client
-                .get(url.clone())
-                .bearer_auth(token.expose_secret())
-                .query(query);
-            async move {
-                request
-                    .send()
-                    .await
-                    .map_err(|e| ProviderError::from_reqwest(&e))
-            }
-        };
         let token = self.token().await?;
-        let mut response = send(token.clone()).await?;
-        if response.status() == StatusCode::UNAUTHORIZED {
-            tracing::info!(provider = "spotify", "token refused; refreshing once");
-            self.invalidate(&token).await;
-            response = send(self.token().await?).await?;
-        }
+        let response = self
+            .client
+            .get(url)
+            .bearer_auth(token.expose_secret())
+            .query(query)
+            .send()
+            .await
+            .map_err(|e| ProviderError::from_reqwest(&e))?;
         let status = response.status();
+        if status == StatusCode::UNAUTHORIZED {
+            self.invalidate(&token).await;
+            return Err(ProviderError::Unauthorized);
+        }
         if !status.is_success() {
             return Err(http::classify_status(status, response.headers()));
         }
@@ -226,6 +223,10 @@ impl Spotify {
 impl Provider for Spotify {
     fn name(&self) -> ProviderName {
         ProviderName::Spotify
+    }
+
+    async fn prepare(&self) -> Result<(), ProviderError> {
+        self.token().await.map(|_| ())
     }
 
     async fn search(&self, query: &str, limit: u8) -> Result<Vec<ProviderTrack>, ProviderError> {

@@ -9,9 +9,10 @@ use std::{
 };
 
 use muze_api::Api;
-use muze_shared::Settings;
+use muze_shared::{domain::ProviderName, Settings};
 use muze_sim::{Sim, SimConfig};
 use muze_worker::Worker;
+use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use sqlx::Connection;
 use tokio::task::JoinHandle;
@@ -100,6 +101,12 @@ impl System {
         Self::start_with_sim(options, sim_url, sim_stop).await
     }
 
+    /// A second system on the same sim as `other` (another deployment calling the same
+    /// provider), with a namespace and database of its own.
+    pub async fn start_beside(options: Options, other: &System) -> System {
+        Self::start_with_sim(options, other.sim_url.clone(), CancellationToken::new()).await
+    }
+
     async fn start_with_sim(
         options: Options,
         sim_url: String,
@@ -166,6 +173,13 @@ impl System {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
+        // Budgets belong to credentials, which tests share: each test spends its own.
+        env.extend(ProviderName::ALL.map(|p| {
+            (
+                format!("MUZE__PROVIDERS__{}__BUDGET_KEY", p.env_name()),
+                namespace.clone(),
+            )
+        }));
         for (key, value) in &options.extra_env {
             env.retain(|(k, _)| k != key);
             env.push((key.clone(), value.clone()));
@@ -195,6 +209,15 @@ impl System {
 
     pub fn settings(&self) -> Settings {
         Settings::load_from(None, self.env.clone()).expect("test settings are valid")
+    }
+
+    /// A limiter on this system's budgets, as a worker of it has.
+    pub async fn limiter(&self) -> muze_shared::rate_limit::RateLimiter {
+        let settings = self.settings();
+        let redis = muze_shared::redis_conn::Redis::connect(&settings.redis.url)
+            .await
+            .expect("redis");
+        muze_shared::rate_limit::RateLimiter::new(&settings, redis, self.db().await)
     }
 
     /// Starts (or restarts) the API in this process.
@@ -408,6 +431,23 @@ impl System {
             .unwrap_or(0)
     }
 
+    /// `GET path` on the API with `key`, as JSON.
+    pub async fn get_json(&self, path: &str, key: &str) -> Value {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.api_url))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("API answers");
+        assert!(
+            response.status().is_success(),
+            "GET {path}: {}",
+            response.status()
+        );
+        response.json().await.expect("JSON")
+    }
+
     /// Sets a fault or latency on one simulated provider.
     pub async fn sim_control(&self, provider: &str, body: Value) {
         let response = self
@@ -457,9 +497,19 @@ impl System {
         self.teardown().await;
     }
 
-    /// Deletes this system's queues and database, so repeated runs leave nothing behind.
+    /// Deletes this system's queues, budgets and database, so repeated runs leave nothing
+    /// behind.
     async fn teardown(&self) {
         let settings = self.settings();
+        if let (Ok(redis), Ok(pool)) = (
+            muze_shared::redis_conn::Redis::connect(&settings.redis.url).await,
+            sqlx::PgPool::connect_lazy(settings.database.url.expose_secret()),
+        ) {
+            let limiter = muze_shared::rate_limit::RateLimiter::new(&settings, redis, pool);
+            for p in ProviderName::ALL {
+                let _ = limiter.forget(p).await;
+            }
+        }
         let topology =
             muze_shared::queue::Topology::new(&settings.namespace, settings.worker.delivery_limit);
         if let Ok(broker) =
