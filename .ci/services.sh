@@ -12,7 +12,21 @@ wait_for() { # name, command...
   return 1
 }
 
+# Tools the tests run themselves: private Redis servers and a Redis Cluster (redis-server,
+# redis-cli) and psql for tearing down test databases.
+ensure_tools() {
+  local missing=()
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  command -v redis-cli >/dev/null || missing+=(redis-tools)
+  command -v psql >/dev/null || missing+=(postgresql-client)
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]}"
+    apt-get update -q && apt-get install -y -q "${missing[@]}"
+  fi
+}
+
 ensure_services() {
+  ensure_tools
   if ! pg_isready -h 127.0.0.1 -p 5432 -q; then
     echo "starting PostgreSQL"
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
