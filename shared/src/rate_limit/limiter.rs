@@ -723,3 +723,32 @@ impl RateLimiter {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_script_is_given_four_consecutive_local_midnights_around_the_process_clock() {
+        let la = chrono_tz::America::Los_Angeles;
+        // 17:00 on 7 Mar 2026 in Los Angeles; clocks spring forward the next night.
+        let now = Utc
+            .with_ymd_and_hms(2026, 3, 8, 1, 0, 0)
+            .single()
+            .expect("instant");
+        let [yesterday, today, tomorrow, after] = midnights(now, la);
+        let utc = |ms| from_ms(ms).expect("instant").to_rfc3339();
+        assert_eq!(utc(yesterday), "2026-03-06T08:00:00+00:00");
+        assert_eq!(utc(today), "2026-03-07T08:00:00+00:00");
+        assert_eq!(utc(tomorrow), "2026-03-08T08:00:00+00:00");
+        // 8 Mar is 23 hours long.
+        assert_eq!(utc(after), "2026-03-09T07:00:00+00:00");
+        // Redis time a little past the process's midnight still picks the right day: the
+        // script takes whichever of these periods holds it.
+        assert!(
+            yesterday < today
+                && today <= now.timestamp_millis()
+                && now.timestamp_millis() < tomorrow
+        );
+    }
+}
