@@ -5,33 +5,13 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use muze_shared::testing::redis::{PrivateRedis, PrivateRedisCluster};
 use serde_json::{json, Value};
-use support::{catalog_queries, Options, System};
+use support::{catalog_queries, demand, spotify_searches, Options, System};
 
 const ADMIN_KEY: &str = "test-admin-key";
-
-fn spotify(stats: &Value) -> (u64, u64) {
-    let p = &stats["providers"]["spotify"];
-    (
-        p["endpoints"]["/v1/search"].as_u64().unwrap_or(0),
-        p["violations"].as_u64().unwrap_or(0),
-    )
-}
-
-/// Sends `rate` searches a second for `seconds`, starting now; returns their ids.
-async fn demand(system: &System, queries: &[String], rate: u64, seconds: u64) -> Vec<String> {
-    let started = Instant::now();
-    let mut ids = Vec::new();
-    for (i, q) in queries.iter().take((rate * seconds) as usize).enumerate() {
-        let due = started + Duration::from_millis(i as u64 * 1000 / rate);
-        tokio::time::sleep_until(due.into()).await;
-        ids.push(system.search(q).await);
-    }
-    ids
-}
 
 /// A system whose only provider is Spotify, limited by the sim to 20 calls per rolling 5 s
 /// (and declared so to the workers), with `workers` worker processes.
@@ -87,12 +67,12 @@ async fn four_worker_processes_never_exceed_a_strict_window_when_calls_arrive_la
 
     // 12 searches a second against 4 a second of budget, for four windows.
     let ids = demand(&system, &queries, 12, 20).await;
-    let (calls, violations) = spotify(&system.sim_stats().await);
+    let (calls, violations) = spotify_searches(&system.sim_stats().await);
     assert_eq!(violations, 0, "the sim saw its limit exceeded");
     // The budget was really contended: most of the four windows' 80 calls were used.
     assert!(calls >= 56, "only {calls} calls in four windows");
     all_succeed(&system, &ids).await;
-    let (_, violations) = spotify(&system.sim_stats().await);
+    let (_, violations) = spotify_searches(&system.sim_stats().await);
     assert_eq!(violations, 0, "the sim saw its limit exceeded");
     system.shutdown().await;
 }
@@ -102,7 +82,7 @@ async fn spend_a_window(system: &System, queries: &[String]) {
     let ids: Vec<String> =
         futures::future::join_all(queries.iter().map(|q| system.search(q))).await;
     all_succeed(system, &ids).await;
-    assert_eq!(spotify(&system.sim_stats().await).0, 20);
+    assert_eq!(spotify_searches(&system.sim_stats().await).0, 20);
 }
 
 /// After Redis lost the budget, new searches wait out a window: none is called at once,
@@ -112,12 +92,12 @@ async fn searches_after_the_loss_wait_out_the_window(system: &System, queries: &
         futures::future::join_all(queries.iter().map(|q| system.search(q))).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(
-        spotify(&system.sim_stats().await).0,
+        spotify_searches(&system.sim_stats().await).0,
         20,
         "searches were granted as if nothing had been spent"
     );
     all_succeed(system, &ids).await;
-    let (calls, violations) = spotify(&system.sim_stats().await);
+    let (calls, violations) = spotify_searches(&system.sim_stats().await);
     assert_eq!(calls, 40);
     assert_eq!(violations, 0, "the sim saw its limit exceeded");
 }
@@ -191,12 +171,12 @@ async fn two_namespaces_with_one_spotify_client_id_share_one_budget() {
         demand(&staging, &queries[..90], 6, 15),
         demand(&production, &queries[90..180], 6, 15),
     );
-    let (calls, violations) = spotify(&staging.sim_stats().await);
+    let (calls, violations) = spotify_searches(&staging.sim_stats().await);
     assert_eq!(violations, 0, "the sim saw its limit exceeded");
     assert!(calls >= 40, "only {calls} calls in three windows");
     all_succeed(&staging, &a).await;
     all_succeed(&production, &b).await;
-    assert_eq!(spotify(&staging.sim_stats().await).1, 0);
+    assert_eq!(spotify_searches(&staging.sim_stats().await).1, 0);
 
     let budget_of = |view: Value| view["providers"][0]["budget"].as_str().map(str::to_owned);
     let seen_by_staging = budget_of(staging.get_json("/v1/admin/providers", ADMIN_KEY).await);
@@ -215,10 +195,10 @@ async fn two_workers_on_a_redis_cluster_never_exceed_a_strict_window() {
     let queries = catalog_queries(200);
 
     let ids = demand(&system, &queries, 12, 15).await;
-    let (calls, violations) = spotify(&system.sim_stats().await);
+    let (calls, violations) = spotify_searches(&system.sim_stats().await);
     assert_eq!(violations, 0, "the sim saw its limit exceeded");
     assert!(calls >= 45, "only {calls} calls in three windows");
     all_succeed(&system, &ids).await;
-    assert_eq!(spotify(&system.sim_stats().await).1, 0);
+    assert_eq!(spotify_searches(&system.sim_stats().await).1, 0);
     system.shutdown().await;
 }

@@ -12,28 +12,8 @@ use muze_shared::{
     domain::ProviderName,
     rate_limit::{Decision, Outcome, Priority},
 };
-use serde_json::{json, Value};
-use support::{catalog_queries, Options, System};
-
-fn spotify(stats: &Value) -> (u64, u64) {
-    let p = &stats["providers"]["spotify"];
-    (
-        p["endpoints"]["/v1/search"].as_u64().unwrap_or(0),
-        p["violations"].as_u64().unwrap_or(0),
-    )
-}
-
-/// Sends `rate` searches a second for `seconds`, starting now; returns their ids.
-async fn demand(system: &System, queries: &[String], rate: u64, seconds: u64) -> Vec<String> {
-    let started = Instant::now();
-    let mut ids = Vec::new();
-    for (i, q) in queries.iter().take((rate * seconds) as usize).enumerate() {
-        let due = started + Duration::from_millis(i as u64 * 1000 / rate);
-        tokio::time::sleep_until(due.into()).await;
-        ids.push(system.search(q).await);
-    }
-    ids
-}
+use serde_json::json;
+use support::{catalog_queries, demand, spotify_searches, Options, System};
 
 /// Runs 4 worker processes against a sim window of 40 calls / 10 s with demand at 3× that for
 /// three windows; returns (calls admitted in the three windows, violations).
@@ -76,10 +56,10 @@ async fn four_workers_at_three_times_the_budget(mode: &str) -> (u64, u64) {
         system.sim_stats().await
     };
     let (_, at_30s) = tokio::join!(load, snapshot);
-    let (calls, violations_in_windows) = spotify(&at_30s);
+    let (calls, violations_in_windows) = spotify_searches(&at_30s);
     // Keep going a little past the snapshot: violations are counted over the whole run.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let (_, violations) = spotify(&system.sim_stats().await);
+    let (_, violations) = spotify_searches(&system.sim_stats().await);
     system.shutdown().await;
     assert!(violations >= violations_in_windows);
     (calls - violations_in_windows, violations)
@@ -148,7 +128,7 @@ async fn a_429_with_retry_after_stops_every_worker_and_searches_flow_to_the_next
         during >= 5,
         "only {during} searches ran inside the cooldown"
     );
-    let (spotify_calls, _) = spotify(&system.sim_stats().await);
+    let (spotify_calls, _) = spotify_searches(&system.sim_stats().await);
     assert_eq!(
         spotify_calls, 1,
         "Spotify was called during its Retry-After"
@@ -330,9 +310,9 @@ async fn redis_stopped_mid_load_pauses_calls_loses_no_job_and_the_fleet_resumes(
     let outage = async {
         tokio::time::sleep(Duration::from_secs(5)).await;
         redis.stop();
-        let calls_at_stop = spotify(&system.sim_stats().await).0;
+        let calls_at_stop = spotify_searches(&system.sim_stats().await).0;
         tokio::time::sleep(Duration::from_secs(10)).await;
-        let calls_at_restart = spotify(&system.sim_stats().await).0;
+        let calls_at_restart = spotify_searches(&system.sim_stats().await).0;
         redis.restart();
         (calls_at_stop, calls_at_restart)
     };
@@ -347,7 +327,7 @@ async fn redis_stopped_mid_load_pauses_calls_loses_no_job_and_the_fleet_resumes(
         let done = system.wait_done(id, Duration::from_secs(60)).await;
         assert_eq!(done["status"], "succeeded", "{done}");
     }
-    let (_, violations) = spotify(&system.sim_stats().await);
+    let (_, violations) = spotify_searches(&system.sim_stats().await);
     assert_eq!(violations, 0);
     system.shutdown().await;
 }

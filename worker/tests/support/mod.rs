@@ -79,6 +79,27 @@ pub fn catalog_queries(n: usize) -> Vec<String> {
         .collect()
 }
 
+/// Spotify searches the sim counted, and how many of them broke its limit.
+pub fn spotify_searches(stats: &Value) -> (u64, u64) {
+    let p = &stats["providers"]["spotify"];
+    (
+        p["endpoints"]["/v1/search"].as_u64().unwrap_or(0),
+        p["violations"].as_u64().unwrap_or(0),
+    )
+}
+
+/// Sends `rate` searches a second for `seconds` on `system`, starting now; returns their ids.
+pub async fn demand(system: &System, queries: &[String], rate: u64, seconds: u64) -> Vec<String> {
+    let started = Instant::now();
+    let mut ids = Vec::new();
+    for (i, q) in queries.iter().take((rate * seconds) as usize).enumerate() {
+        let due = started + Duration::from_millis(i as u64 * 1000 / rate);
+        tokio::time::sleep_until(due.into()).await;
+        ids.push(system.search(q).await);
+    }
+    ids
+}
+
 /// A fresh namespace: `t` and 10 hex digits.
 pub fn unique_namespace() -> String {
     format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10])
