@@ -193,7 +193,7 @@ impl Drop for Stack {
 }
 
 impl Stack {
-    /// Deletes the run's queues and database, so repeated runs leave nothing behind. Runs on a
+    /// Deletes the run's queues, budgets and database, so repeated runs leave nothing behind. Runs on a
     /// thread of its own: it is called from `drop`, possibly inside the benchmark's runtime.
     fn teardown(&self) {
         let env = self.env.clone();
@@ -218,6 +218,15 @@ impl Stack {
                 {
                     let _ = broker.delete_namespace_queues().await;
                     broker.close().await;
+                }
+                if let (Ok(redis), Ok(pool)) = (
+                    muze_shared::redis_conn::Redis::connect(&settings.redis.url).await,
+                    muze_shared::db::connect(&settings.database.url, 1).await,
+                ) {
+                    let limiter = muze_shared::rate_limit::RateLimiter::new(&settings, redis, pool);
+                    for p in muze_shared::domain::ProviderName::ALL {
+                        let _ = limiter.forget(p).await;
+                    }
                 }
             });
             let _ = Command::new("psql")
