@@ -33,6 +33,10 @@ pub enum ApiError {
     /// 400 `invalid_query`: `query` is not a string, or the catalog's `q` is missing or invalid.
     #[error("{0}")]
     InvalidQuery(&'static str),
+    /// 400 `control_characters`: a text field holds a control character (NUL, a line break,
+    /// ...) inside its text; the field is named. Nothing stores or searches such text.
+    #[error("The field `{0}` must not contain control characters (NUL, line breaks, ...).")]
+    ControlCharacters(&'static str),
     /// 400 `empty_query`: the query is empty or only whitespace.
     #[error("The query must contain more than whitespace.")]
     EmptyQuery,
@@ -79,6 +83,10 @@ pub enum ApiError {
     /// 503 `unavailable`: Postgres or RabbitMQ could not do their part. The cause is logged.
     #[error("A service this request needs is unavailable; try again shortly.")]
     Unavailable(#[source] anyhow::Error),
+    /// 503 `overloaded` + `Retry-After`: this process is serving as many connections or
+    /// long-polls as it may; come back shortly.
+    #[error("The server is busy; retry in {retry_after_secs} seconds.")]
+    Overloaded { retry_after_secs: u64 },
     /// 503 `timeout`: the request took longer than the server allows. Logged.
     #[error("The request took too long; try again shortly.")]
     Timeout,
@@ -95,6 +103,7 @@ impl ApiError {
             | ApiError::UnknownField { .. }
             | ApiError::MissingQuery
             | ApiError::InvalidQuery(_)
+            | ApiError::ControlCharacters(_)
             | ApiError::EmptyQuery
             | ApiError::QueryTooLong
             | ApiError::InvalidType
@@ -109,43 +118,52 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) | ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Overloaded { .. } | ApiError::Timeout => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     /// The stable, machine-readable `error.code`.
-    pub fn code(&self) -> &'static str {
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            ApiError::InvalidJson => "invalid_json",
-            ApiError::UnknownField { .. } => "unknown_field",
-            ApiError::MissingQuery => "missing_query",
-            ApiError::InvalidQuery(_) => "invalid_query",
-            ApiError::EmptyQuery => "empty_query",
-            ApiError::QueryTooLong => "query_too_long",
-            ApiError::InvalidType => "invalid_type",
-            ApiError::InvalidLimit => "invalid_limit",
-            ApiError::InvalidSources(_) => "invalid_sources",
-            ApiError::InvalidId => "invalid_id",
-            ApiError::InvalidWait => "invalid_wait",
-            ApiError::Unauthorized => "unauthorized",
-            ApiError::Forbidden => "forbidden",
-            ApiError::NotFound(_) => "not_found",
-            ApiError::MethodNotAllowed => "method_not_allowed",
-            ApiError::PayloadTooLarge => "payload_too_large",
-            ApiError::UnsupportedMediaType => "unsupported_media_type",
-            ApiError::RateLimited { .. } => "rate_limited",
-            ApiError::Unavailable(_) => "unavailable",
-            ApiError::Timeout => "timeout",
-            ApiError::Internal(_) => "internal",
+            ApiError::InvalidJson => ErrorCode::InvalidJson,
+            ApiError::UnknownField { .. } => ErrorCode::UnknownField,
+            ApiError::MissingQuery => ErrorCode::MissingQuery,
+            ApiError::InvalidQuery(_) => ErrorCode::InvalidQuery,
+            ApiError::ControlCharacters(_) => ErrorCode::ControlCharacters,
+            ApiError::EmptyQuery => ErrorCode::EmptyQuery,
+            ApiError::QueryTooLong => ErrorCode::QueryTooLong,
+            ApiError::InvalidType => ErrorCode::InvalidType,
+            ApiError::InvalidLimit => ErrorCode::InvalidLimit,
+            ApiError::InvalidSources(_) => ErrorCode::InvalidSources,
+            ApiError::InvalidId => ErrorCode::InvalidId,
+            ApiError::InvalidWait => ErrorCode::InvalidWait,
+            ApiError::Unauthorized => ErrorCode::Unauthorized,
+            ApiError::Forbidden => ErrorCode::Forbidden,
+            ApiError::NotFound(_) => ErrorCode::NotFound,
+            ApiError::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            ApiError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            ApiError::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            ApiError::RateLimited { .. } => ErrorCode::RateLimited,
+            ApiError::Unavailable(_) => ErrorCode::Unavailable,
+            ApiError::Overloaded { .. } => ErrorCode::Overloaded,
+            ApiError::Timeout => ErrorCode::Timeout,
+            ApiError::Internal(_) => ErrorCode::Internal,
         }
+    }
+
+    /// The `error.code` as text.
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 
     /// The response body of this error.
     pub fn body(&self) -> ErrorBody {
         ErrorBody {
             error: ErrorDetail {
-                code: self.code().to_string(),
+                code: self.error_code(),
                 message: self.to_string(),
             },
         }
@@ -168,12 +186,16 @@ impl IntoResponse for ApiError {
                 tracing::error!(error.code = self.code(), error.cause = %format!("{cause:#}"), "request failed")
             }
             ApiError::Timeout => tracing::warn!(error.code = self.code(), "request timed out"),
+            ApiError::Overloaded { .. } => {
+                metrics::counter!("http_requests_overloaded_total").increment(1);
+            }
             _ => {}
         }
         let mut response = (self.status(), Json(self.body())).into_response();
         let headers = response.headers_mut();
         match &self {
-            ApiError::RateLimited { retry_after_secs } => {
+            ApiError::RateLimited { retry_after_secs }
+            | ApiError::Overloaded { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
             ApiError::Unauthorized => {
@@ -194,11 +216,70 @@ pub struct ErrorBody {
 /// What went wrong, for programs (`code`) and for people (`message`).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
-    /// Stable snake_case identifier, e.g. `empty_query`, `rate_limited`, `unavailable`.
-    #[schema(example = "empty_query")]
-    pub code: String,
+    /// Stable snake_case identifier; each operation's responses say which it can get.
+    pub code: ErrorCode,
     /// One human sentence.
     pub message: String,
+}
+
+/// Every `error.code` the API answers with. Codes are stable: clients branch on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    InvalidJson,
+    UnknownField,
+    MissingQuery,
+    InvalidQuery,
+    ControlCharacters,
+    EmptyQuery,
+    QueryTooLong,
+    InvalidType,
+    InvalidLimit,
+    InvalidSources,
+    InvalidId,
+    InvalidWait,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    RateLimited,
+    Unavailable,
+    Overloaded,
+    Timeout,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as it appears in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::UnknownField => "unknown_field",
+            ErrorCode::MissingQuery => "missing_query",
+            ErrorCode::InvalidQuery => "invalid_query",
+            ErrorCode::ControlCharacters => "control_characters",
+            ErrorCode::EmptyQuery => "empty_query",
+            ErrorCode::QueryTooLong => "query_too_long",
+            ErrorCode::InvalidType => "invalid_type",
+            ErrorCode::InvalidLimit => "invalid_limit",
+            ErrorCode::InvalidSources => "invalid_sources",
+            ErrorCode::InvalidId => "invalid_id",
+            ErrorCode::InvalidWait => "invalid_wait",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Overloaded => "overloaded",
+            ErrorCode::Timeout => "timeout",
+            ErrorCode::Internal => "internal",
+        }
+    }
 }
 
 #[cfg(test)]
@@ -212,6 +293,23 @@ mod tests {
         assert!(!body.contains("hunter2"), "{body}");
         assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(err.code(), "unavailable");
+    }
+
+    #[test]
+    fn codes_serialize_as_they_are_named() {
+        for err in [
+            ApiError::ControlCharacters("query"),
+            ApiError::Overloaded {
+                retry_after_secs: 1,
+            },
+            ApiError::UnknownField {
+                field: "x".into(),
+                expected: "y",
+            },
+        ] {
+            let json = serde_json::to_value(err.body()).expect("serializes");
+            assert_eq!(json["error"]["code"], err.code());
+        }
     }
 
     #[test]

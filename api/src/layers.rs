@@ -9,7 +9,7 @@ use std::{any::Any, time::Duration};
 use axum::{
     body::Body,
     extract::{MatchedPath, Request},
-    http::Response,
+    http::{Method, Response},
     middleware::Next,
     response::IntoResponse,
 };
@@ -60,7 +60,7 @@ pub fn trace() -> RequestTrace {
 fn request_span(request: &Request) -> Span {
     tracing::info_span!(
         "http.request",
-        http.method = %request.method(),
+        http.method = method_label(request.method()),
         http.route = %route_of(request),
         http.status = tracing::field::Empty,
         http.latency_ms = tracing::field::Empty,
@@ -78,11 +78,30 @@ fn request_finished(response: &Response<Body>, latency: Duration, span: &Span) {
     );
 }
 
-/// Middleware: counts requests and records their duration, by route, method and status.
+/// The request's method as a metric label: one of the standard methods, else `other`. A
+/// client may send any token as a method (`FOO123`); each distinct label value would be a new
+/// series kept in memory for good.
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
+/// Middleware: counts requests and records their duration, by route, method and status, each
+/// from a bounded set (matched route or `unmatched`, [`method_label`], the status code).
 pub async fn record_metrics(request: Request, next: Next) -> impl IntoResponse {
     let started = Instant::now();
     let route = route_of(&request);
-    let method = request.method().to_string();
+    let method = method_label(request.method()).to_string();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
     let labels = [("route", route), ("method", method), ("status", status)];

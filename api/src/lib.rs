@@ -20,12 +20,16 @@ pub mod error;
 pub mod layers;
 pub mod notify;
 pub mod routes;
+pub mod server;
 pub mod state;
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use axum::{middleware, Router};
+use axum::{
+    http::{header, HeaderValue, Method},
+    middleware, Router,
+};
 use muze_shared::{
     db,
     queue::{Broker, Topology},
@@ -35,16 +39,21 @@ use secrecy::ExposeSecret;
 use sqlx::postgres::PgListener;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
-use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    cors::{AllowOrigin, CorsLayer},
+};
 
 use crate::{
     notify::Notifier,
     routes::{admin, crawls, fallback, health, openapi, searches, tracks},
+    server::ServerLimits,
     state::AppState,
 };
 
 /// The router with every route and layer, around the given state.
 pub fn app(state: AppState) -> Router {
+    let cors = cors(&state.cors_origins);
     let v1 = Router::new()
         .merge(searches::router())
         .merge(tracks::router())
@@ -70,8 +79,22 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn(layers::record_metrics))
         .layer(middleware::from_fn(layers::time_limit))
         .layer(CatchPanicLayer::custom(layers::panic_response))
+        .layer(cors)
         .layer(layers::trace())
         .with_state(state)
+}
+
+/// The CORS policy: browsers may call the API from the configured origins only
+/// (`MUZE__API__CORS_ORIGINS`; none by default, so no browser page elsewhere can read an
+/// answer). Preflights are answered before authentication, as browsers send them without
+/// credentials.
+fn cors(origins: &[HeaderValue]) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins.iter().cloned()))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([header::LOCATION, header::RETRY_AFTER])
+        .max_age(Duration::from_secs(600))
 }
 
 /// A built API: connected, bound, not yet serving.
@@ -87,6 +110,8 @@ pub struct Api {
     notify_task: JoinHandle<()>,
     /// Stops the notification task.
     stop: CancellationToken,
+    /// Timeouts and the connection cap of the server loop.
+    limits: ServerLimits,
 }
 
 impl Api {
@@ -94,13 +119,22 @@ impl Api {
     /// RabbitMQ (declaring the topology), starts listening for finished searches, and binds
     /// `settings.api.bind`. Any failure names the dependency.
     pub async fn build(settings: Settings) -> anyhow::Result<Api> {
+        // Without a key to accept there is nothing to serve: refuse before connecting.
+        settings.client_keys()?;
         // Bind first: a taken port is found before any connection is made. RabbitMQ comes
         // last, so an earlier failure leaves no AMQP connection to tear down.
         let listener = TcpListener::bind(&settings.api.bind)
             .await
             .with_context(|| format!("cannot listen on {}", settings.api.bind))?;
         let addr = listener.local_addr()?;
-        let pool = db::connect(&settings.database.url, settings.database.max_connections).await?;
+        let pool = db::connect_with(
+            &settings.database.url,
+            settings.database.max_connections,
+            Some(Duration::from_millis(
+                settings.database.statement_timeout_ms,
+            )),
+        )
+        .await?;
         let channel = db::search_done_channel(&settings.namespace);
         let mut pg_listener = PgListener::connect(settings.database.url.expose_secret())
             .await
@@ -125,7 +159,7 @@ impl Api {
             broker,
             notifier,
             telemetry::metrics_handle(),
-        );
+        )?;
         tracing::info!(api.addr = %addr, "muze-api listening");
         Ok(Api {
             listener,
@@ -133,6 +167,7 @@ impl Api {
             state,
             notify_task,
             stop,
+            limits: ServerLimits::from_settings(&settings.api),
         })
     }
 
@@ -158,6 +193,7 @@ impl Api {
             state,
             notify_task,
             stop,
+            limits,
         } = self;
         let notifier = Arc::clone(&state.notifier);
         let draining = async move {
@@ -165,10 +201,7 @@ impl Api {
             tracing::info!("draining in-flight requests");
             notifier.close();
         };
-        let served = axum::serve(listener, app(state.clone()))
-            .with_graceful_shutdown(draining)
-            .await
-            .context("HTTP server failed");
+        server::serve(listener, app(state.clone()), limits, draining).await;
         stop.cancel();
         if let Err(e) = notify_task.await {
             tracing::warn!(error = %e, "notification task ended abnormally");
@@ -176,6 +209,6 @@ impl Api {
         state.broker.close().await;
         state.pool.close().await;
         tracing::info!("muze-api stopped");
-        served
+        Ok(())
     }
 }

@@ -3,10 +3,13 @@
 
 use std::{fmt, sync::Arc, time::Duration};
 
+use axum::http::HeaderValue;
 use metrics_exporter_prometheus::PrometheusHandle;
+use muze_shared::config::ConfigError;
 use muze_shared::redis_conn::Redis;
 use muze_shared::{db, domain::ProviderName, queue::Broker, rate_limit::RateLimiter, Settings};
 use sqlx::PgPool;
+use tokio::sync::Semaphore;
 
 use crate::{answer_cache::AnswerCache, auth::KeySet, client_limit::ClientLimit, notify::Notifier};
 
@@ -25,6 +28,10 @@ pub struct AppState {
     pub client_limit: Arc<ClientLimit>,
     /// Wakes long-polls when a search finishes.
     pub notifier: Arc<Notifier>,
+    /// Origins browsers may call from (`MUZE__API__CORS_ORIGINS`), validated at load.
+    pub cors_origins: Arc<[HeaderValue]>,
+    /// Slots for long-polls waiting at once (`MUZE__API__MAX_LONG_POLLS`).
+    pub long_polls: Arc<Semaphore>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
     /// Fresh catalog answers held briefly, serialized.
@@ -60,22 +67,32 @@ impl AppState {
         broker: Arc<Broker>,
         notifier: Arc<Notifier>,
         metrics: PrometheusHandle,
-    ) -> AppState {
-        AppState {
+    ) -> Result<AppState, ConfigError> {
+        Ok(AppState {
             limiter: Arc::new(RateLimiter::new(settings, redis.clone(), pool.clone())),
             pool,
             answers: Arc::new(AnswerCache::default()),
             redis,
             broker,
             keys: Arc::new(KeySet::new(
-                &settings.client_keys(),
+                &settings.client_keys()?,
                 &settings.api.admin_keys,
             )),
-            client_limit: Arc::new(ClientLimit::new(
-                &settings.namespace,
-                settings.api.requests_per_minute,
-            )),
+            client_limit: Arc::new(ClientLimit::new(&settings.namespace, &settings.api)),
             notifier,
+            cors_origins: settings
+                .api
+                .cors_origins
+                .iter()
+                .map(|o| {
+                    HeaderValue::from_str(o).map_err(|_| {
+                        ConfigError::Invalid(format!(
+                            "MUZE__API__CORS_ORIGINS: {o:?} is not a header value"
+                        ))
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            long_polls: Arc::new(Semaphore::new(settings.api.max_long_polls)),
             metrics,
             search: SearchConfig {
                 deadline: settings.deadline(),
@@ -84,7 +101,7 @@ impl AppState {
                 cache_ttl_secs: settings.search.cache_ttl_secs,
             },
             crawl_sources: settings.crawl.sources.as_slice().into(),
-        }
+        })
     }
 }
 

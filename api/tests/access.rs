@@ -158,28 +158,25 @@ async fn an_admin_key_is_also_a_client_key() {
 }
 
 #[tokio::test]
-async fn a_key_over_its_requests_per_minute_gets_429_with_retry_after() {
-    let app = TestApp::spawn_with(&[("MUZE__API__REQUESTS_PER_MINUTE", "3")]).await;
+async fn a_key_past_its_burst_gets_429_with_retry_after() {
+    // One request a minute after a burst of three: the fourth comes well within the minute.
+    let app = TestApp::spawn_with(&[
+        ("MUZE__API__REQUESTS_PER_MINUTE", "1"),
+        ("MUZE__API__REQUEST_BURST", "3"),
+    ])
+    .await;
     let path = format!("/v1/searches/{}", Uuid::now_v7());
 
-    // Three requests fit in any minute. If a minute boundary falls between requests, the
-    // count starts over once, so a refusal must come within seven.
     let mut statuses = Vec::new();
-    let mut refused = None;
-    for _ in 0..7 {
-        let response = app.get(&path).await;
-        statuses.push(response.status());
-        if response.status() == StatusCode::TOO_MANY_REQUESTS {
-            refused = Some(response);
-            break;
-        }
+    for _ in 0..3 {
+        statuses.push(app.get(&path).await.status());
     }
+    let refused = app.get(&path).await;
 
     assert!(
-        statuses[..3].iter().all(|s| *s == StatusCode::NOT_FOUND),
+        statuses.iter().all(|s| *s == StatusCode::NOT_FOUND),
         "{statuses:?}"
     );
-    let refused = refused.unwrap_or_else(|| panic!("never limited: {statuses:?}"));
     let retry_after: u64 = refused.headers()[header::RETRY_AFTER]
         .to_str()
         .expect("ascii")
@@ -195,16 +192,22 @@ async fn a_key_over_its_requests_per_minute_gets_429_with_retry_after() {
 
 #[tokio::test]
 async fn the_request_limit_is_per_key() {
-    let app = TestApp::spawn_with(&[("MUZE__API__REQUESTS_PER_MINUTE", "1")]).await;
+    let app = TestApp::spawn_with(&[
+        ("MUZE__API__REQUESTS_PER_MINUTE", "1"),
+        ("MUZE__API__REQUEST_BURST", "1"),
+    ])
+    .await;
     let path = format!("/v1/searches/{}", Uuid::now_v7());
 
     let client = app.get(&path).await;
+    let client_again = app.get(&path).await;
     let admin = app
         .get_with_authorization(&path, Some(&format!("Bearer {ADMIN_KEY}")))
         .await;
 
     // The client key used up its one request; the admin key's first is still within its own.
     assert_eq!(client.status(), StatusCode::NOT_FOUND);
+    assert_eq!(client_again.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(admin.status(), StatusCode::NOT_FOUND);
     app.cleanup().await;
 }

@@ -22,7 +22,9 @@ pub const DEV_API_KEY: &str = "muze-dev-key";
 /// Everything a Muze process can be configured with.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
-    /// `dev` (default) or `production`; production refuses to start without API keys.
+    /// `production` (default; refuses to start without API keys) or `dev` (the dev key exists
+    /// when no keys are set). Dev only when asked for: a deployment that forgets the variable
+    /// must not be open.
     pub profile: Profile,
     /// Prefix of every queue, exchange and Redis key, and the Postgres notification channel.
     pub namespace: String,
@@ -73,6 +75,8 @@ pub struct DatabaseSettings {
     pub url: SecretString,
     /// Upper bound on pooled connections per process.
     pub max_connections: u32,
+    /// Longest a single statement may run before Postgres cancels it (`statement_timeout`).
+    pub statement_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -95,8 +99,28 @@ pub struct ApiSettings {
     /// Keys that may also call `/v1/admin/*`.
     #[serde(default)]
     pub admin_keys: Vec<SecretString>,
-    /// Requests one API key may make per minute across the fleet before it gets 429.
+    /// Requests one API key may make per minute across the fleet (a rolling rate: one every
+    /// `60 s / requests_per_minute`), after its burst; past it, 429.
     pub requests_per_minute: u32,
+    /// Requests one API key may make at once, on top of its rate, after a quiet spell.
+    pub request_burst: u32,
+    /// Searches one API key may send upstream per minute (those the catalog cannot answer),
+    /// counted apart from [`ApiSettings::requests_per_minute`].
+    pub searches_per_minute: u32,
+    /// Upstream searches one API key may send at once.
+    pub search_burst: u32,
+    /// Origins a browser may call the API from (CORS); none by default.
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
+    /// Connections served at once by one API process; past it a connection gets 503.
+    pub max_connections: usize,
+    /// Long-polls (`GET /v1/searches/{id}?wait=`) waiting at once in one API process; past it
+    /// a long-poll gets 503.
+    pub max_long_polls: usize,
+    /// How long a client may take to send a request's headers before its connection is closed.
+    pub header_read_timeout_secs: u64,
+    /// How long a kept-alive connection may sit with no request before it is closed.
+    pub idle_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -253,6 +277,17 @@ fn budget_name_ok(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
 }
 
+/// `scheme://host[:port]`, nothing more: what a browser sends in `Origin`.
+fn cors_origin_ok(origin: &str) -> bool {
+    Url::parse(origin).is_ok_and(|url| {
+        matches!(url.scheme(), "http" | "https")
+            && url.host_str().is_some()
+            && url.path() == "/"
+            && url.query().is_none()
+            && !origin.ends_with('/')
+    })
+}
+
 /// Why configuration could not be loaded; the message names the offending key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -264,15 +299,33 @@ pub enum ConfigError {
 
 /// Built-in defaults: local services on their standard ports, real provider hosts.
 const DEFAULTS: &[(&str, &str)] = &[
-    ("profile", "dev"),
+    ("profile", "production"),
     ("namespace", "muze"),
     ("database.url", "postgres://postgres@127.0.0.1:5432/muze"),
     ("database.max_connections", "10"),
+    // The slowest query here is a catalog search over an index; 5 s means something is stuck,
+    // and a stuck statement must not hold a pooled connection forever.
+    ("database.statement_timeout_ms", "5000"),
     ("redis.url", "redis://127.0.0.1:6379"),
     ("amqp.url", "amqp://guest:guest@127.0.0.1:5672/%2f"),
     ("api.bind", "127.0.0.1:8080"),
-    // Generous for a person, tight enough to stop a runaway client.
-    ("api.requests_per_minute", "600"),
+    // Sized for one app-wide key shared by every user of the app: 200 requests a second
+    // (catalog hits and polls included) with a burst of 1,000. A runaway client still meets it.
+    ("api.requests_per_minute", "12000"),
+    ("api.request_burst", "1000"),
+    // Upstream searches cost provider budget; the providers' own limits add up to roughly
+    // 1,000 calls a minute, so more than that per key would only wait in the queue.
+    ("api.searches_per_minute", "1200"),
+    ("api.search_burst", "200"),
+    // One process serves this many sockets before refusing: well under a default
+    // 1,024-descriptor limit, leaving room for the pools and the broker.
+    ("api.max_connections", "768"),
+    // Each waiting long-poll holds a connection and a notifier slot for up to 30 s.
+    ("api.max_long_polls", "512"),
+    // A real client sends its headers in one packet; 10 s is generous for a bad mobile link.
+    ("api.header_read_timeout_secs", "10"),
+    // Past the common 60 s proxy idle timeout a kept-alive socket is dead anyway.
+    ("api.idle_timeout_secs", "75"),
     ("search.deadline_secs", "60"),
     ("search.market", "KR"),
     ("search.cache_ttl_secs", "86400"),
@@ -349,9 +402,25 @@ const PROVIDER_DEFAULTS: &[(&str, &str)] = &[
 const LIST_KEYS: &[&str] = &[
     "api.keys",
     "api.admin_keys",
+    "api.cors_origins",
     "search.providers",
     "crawl.sources",
 ];
+
+/// The environment variable of a configuration key: `api.keys` → `MUZE__API__KEYS`.
+fn env_name(key: &str) -> String {
+    format!("MUZE__{}", key.to_ascii_uppercase().replace('.', "__"))
+}
+
+/// `"k1, k2 ,k3"` → `["k1", "k2", "k3"]`: items trimmed, empty ones dropped.
+fn list_items(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_string)
+        .collect()
+}
 
 impl Settings {
     /// Loads defaults, then `MUZE_CONFIG` (if set), then `MUZE__*` from the process environment.
@@ -380,19 +449,24 @@ impl Settings {
         if let Some(path) = file {
             builder = builder.add_source(config::File::new(path, config::FileFormat::Toml));
         }
-        let env: BTreeMap<String, String> = env
+        let mut env: BTreeMap<String, String> = env
             .into_iter()
             .filter(|(k, _)| k.starts_with("MUZE__"))
             .collect();
-        let mut environment = config::Environment::with_prefix("MUZE")
+        // Lists are split here, items trimmed, and set as the top layer (the environment's
+        // place); every other value goes through `Environment` as a string. No `try_parsing`:
+        // values stay strings and are converted to each field's type when deserialized, so a
+        // numeric-looking secret ("007") or key is kept exactly as written.
+        for key in LIST_KEYS {
+            if let Some(value) = env.remove(&env_name(key)) {
+                builder = builder.set_override(*key, list_items(&value))?;
+            }
+        }
+        let environment = config::Environment::with_prefix("MUZE")
             .prefix_separator("__")
             .separator("__")
-            .list_separator(",")
             .source(Some(env.into_iter().collect()));
-        for key in LIST_KEYS {
-            environment = environment.with_list_parse_key(key);
-        }
-        builder = builder.add_source(environment.try_parsing(true));
+        builder = builder.add_source(environment);
         let settings: Settings = builder.build()?.try_deserialize()?;
         settings.validate()?;
         Ok(settings)
@@ -426,12 +500,43 @@ impl Settings {
         if self.worker.lease_secs == 0 {
             return invalid("MUZE__WORKER__LEASE_SECS must be at least 1".into());
         }
-        if self.api.requests_per_minute == 0 {
-            return invalid("MUZE__API__REQUESTS_PER_MINUTE must be at least 1".into());
+        for (name, value) in [
+            (
+                "MUZE__API__REQUESTS_PER_MINUTE",
+                self.api.requests_per_minute,
+            ),
+            ("MUZE__API__REQUEST_BURST", self.api.request_burst),
+            (
+                "MUZE__API__SEARCHES_PER_MINUTE",
+                self.api.searches_per_minute,
+            ),
+            ("MUZE__API__SEARCH_BURST", self.api.search_burst),
+        ] {
+            if value == 0 {
+                return invalid(format!("{name} must be at least 1"));
+            }
         }
-        if self.profile == Profile::Production && self.api.keys.is_empty() {
-            return invalid("MUZE__API__KEYS must be set in the production profile".into());
+        if self.api.max_connections == 0 || self.api.max_long_polls == 0 {
+            return invalid(
+                "MUZE__API__MAX_CONNECTIONS and MUZE__API__MAX_LONG_POLLS must be at least 1"
+                    .into(),
+            );
         }
+        if self.api.header_read_timeout_secs == 0 || self.api.idle_timeout_secs == 0 {
+            return invalid(
+                "MUZE__API__HEADER_READ_TIMEOUT_SECS and MUZE__API__IDLE_TIMEOUT_SECS must be at least 1"
+                    .into(),
+            );
+        }
+        if self.database.statement_timeout_ms == 0 {
+            return invalid("MUZE__DATABASE__STATEMENT_TIMEOUT_MS must be at least 1".into());
+        }
+        if let Some(origin) = self.api.cors_origins.iter().find(|o| !cors_origin_ok(o)) {
+            return invalid(format!(
+                "MUZE__API__CORS_ORIGINS: {origin:?} is not an origin like https://app.example.com"
+            ));
+        }
+
         if self.search.market.len() != 2 {
             return invalid("MUZE__SEARCH__MARKET must be a two-letter country code".into());
         }
@@ -511,12 +616,18 @@ impl Settings {
         Ok(())
     }
 
-    /// Client keys in force: the configured ones, or the dev key in the dev profile.
-    pub fn client_keys(&self) -> Vec<SecretString> {
-        if self.api.keys.is_empty() && self.profile == Profile::Dev {
-            vec![SecretString::from(DEV_API_KEY)]
-        } else {
-            self.api.keys.clone()
+    /// Client keys in force: the configured ones, or the dev key in the dev profile. In the
+    /// production profile (the default) no keys is an error: an API nobody can call is a
+    /// misconfiguration, and an API anyone can call with a published key is worse. Only the
+    /// API asks, so workers and schedulers need no API keys.
+    pub fn client_keys(&self) -> Result<Vec<SecretString>, ConfigError> {
+        match (self.api.keys.is_empty(), self.profile) {
+            (false, _) => Ok(self.api.keys.clone()),
+            (true, Profile::Dev) => Ok(vec![SecretString::from(DEV_API_KEY)]),
+            (true, Profile::Production) => Err(ConfigError::Invalid(
+                "MUZE__API__KEYS must be set in the production profile (the default; MUZE__PROFILE=dev accepts the dev key)"
+                    .into(),
+            )),
         }
     }
 
@@ -580,7 +691,8 @@ mod tests {
             s.crawl.sources,
             vec![ProviderName::Spotify, ProviderName::Deezer]
         );
-        assert_eq!(s.client_keys().len(), 1);
+        assert_eq!(s.profile, Profile::Production);
+        assert!(s.api.cors_origins.is_empty());
         assert!(s.providers.spotify.adaptive);
         assert!(!s.providers.deezer.adaptive);
         assert_eq!(s.providers.youtube.daily_quota, Some(100));
@@ -620,9 +732,9 @@ mod tests {
         assert!(err.to_string().contains("napster"), "{err}");
         let err = Settings::load_from(None, env(&[("MUZE__NAMESPACE", "a b")])).expect_err("ns");
         assert!(err.to_string().contains("MUZE__NAMESPACE"), "{err}");
-        let err = Settings::load_from(None, env(&[("MUZE__PROFILE", "production")]))
-            .expect_err("production needs keys");
-        assert!(err.to_string().contains("MUZE__API__KEYS"), "{err}");
+        let err = Settings::load_from(None, env(&[("MUZE__API__CORS_ORIGINS", "app.example.com")]))
+            .expect_err("not an origin");
+        assert!(err.to_string().contains("MUZE__API__CORS_ORIGINS"), "{err}");
         let err = Settings::load_from(
             None,
             env(&[("MUZE__PROVIDERS__SPOTIFY__RATE_LIMIT", "lots")]),
@@ -651,6 +763,55 @@ mod tests {
         .expect("loads");
         assert_eq!(s.scheduler.crawl_catch_up, CatchUp::Backfill);
         assert_eq!(s.crawl.sources, vec![ProviderName::Deezer]);
+    }
+
+    #[test]
+    fn without_a_profile_or_keys_the_api_has_no_key_to_accept() {
+        let s = Settings::load_from(None, env(&[])).expect("workers need no API keys");
+        let err = s.client_keys().expect_err("production needs keys");
+        assert!(err.to_string().contains("MUZE__API__KEYS"), "{err}");
+        assert!(!err.to_string().contains('\n'), "one line: {err}");
+        let dev = Settings::load_from(None, env(&[("MUZE__PROFILE", "dev")])).expect("dev");
+        let keys = dev.client_keys().expect("the dev key");
+        let keys: Vec<_> = keys.iter().map(|k| k.expose_secret()).collect();
+        assert_eq!(keys, [DEV_API_KEY]);
+    }
+
+    #[test]
+    fn strings_stay_as_written_and_list_items_are_trimmed() {
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("MUZE__API__KEYS", "k1, k2"),
+                ("MUZE__API__ADMIN_KEYS", "0042 , 7"),
+                ("MUZE__PROVIDERS__SPOTIFY__CLIENT_SECRET", "007"),
+                ("MUZE__PROVIDERS__SHAZAM__API_KEY", "1e3"),
+                ("MUZE__SEARCH__PROVIDERS", " deezer , spotify "),
+                (
+                    "MUZE__API__CORS_ORIGINS",
+                    "https://app.example.com, http://localhost:3000",
+                ),
+                ("MUZE__WORKER__CONCURRENCY", "4"),
+            ]),
+        )
+        .expect("loads");
+        let keys: Vec<_> = s.api.keys.iter().map(|k| k.expose_secret()).collect();
+        assert_eq!(keys, ["k1", "k2"]);
+        let admin: Vec<_> = s.api.admin_keys.iter().map(|k| k.expose_secret()).collect();
+        assert_eq!(admin, ["0042", "7"]);
+        let secret = s.providers.spotify.client_secret.as_ref().expect("set");
+        assert_eq!(secret.expose_secret(), "007");
+        let key = s.providers.shazam.api_key.as_ref().expect("set");
+        assert_eq!(key.expose_secret(), "1e3");
+        assert_eq!(
+            s.search.providers,
+            vec![ProviderName::Deezer, ProviderName::Spotify]
+        );
+        assert_eq!(
+            s.api.cors_origins,
+            ["https://app.example.com", "http://localhost:3000"]
+        );
+        assert_eq!(s.worker.concurrency, 4);
     }
 
     #[test]

@@ -91,7 +91,9 @@ fn parse_sources(raw: Value) -> Result<Vec<ProviderName>, ApiError> {
         let Value::String(name) = item else {
             return Err(not_a_list());
         };
-        let provider: ProviderName = name.parse().map_err(|_| {
+        // Exactly as the document lists them: `Spotify` or `spotify\n` is not a name we publish.
+        let exact = |p: &ProviderName| p.as_str() == name;
+        let provider: ProviderName = name.parse().ok().filter(exact).ok_or_else(|| {
             ApiError::InvalidSources(format!(
                 "Unknown provider {:?}: a crawl reads {}.",
                 shorten(&name),
@@ -156,7 +158,7 @@ mod tests {
             Some(vec![ProviderName::Deezer])
         );
         assert_eq!(
-            sources(r#"{"sources":["Deezer","spotify","deezer"]}"#),
+            sources(r#"{"sources":["deezer","spotify","deezer"]}"#),
             Some(vec![ProviderName::Deezer, ProviderName::Spotify])
         );
     }
@@ -167,6 +169,8 @@ mod tests {
             r#"{"sources":["youtube"]}"#,
             r#"{"sources":["spotify","musicbrainz"]}"#,
             r#"{"sources":["napster"]}"#,
+            r#"{"sources":["Deezer"]}"#,
+            r#"{"sources":[" spotify"]}"#,
             r#"{"sources":[]}"#,
             r#"{"sources":"spotify"}"#,
             r#"{"sources":[1]}"#,

@@ -117,7 +117,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     tracing::warn!(readiness.failing = %failing.join(","), "not ready");
     let body = NotReady {
         error: ErrorDetail {
-            code: "unavailable".into(),
+            code: crate::error::ErrorCode::Unavailable,
             message,
         },
         checks,

@@ -20,6 +20,22 @@ use crate::error::ApiError;
 /// and under common proxy idle timeouts (60 s).
 pub const MAX_WAIT_SECS: u64 = 30;
 
+/// A user's query text (the body's `query`, the catalog's `q`) as a domain [`Query`]:
+/// trimmed, not empty, at most 200 characters, and free of control characters (NUL, line
+/// breaks, ...) inside it. Postgres cannot store NUL, and no title or artist has a line break.
+///
+/// [`Query`]: domain::Query
+pub fn query_text(field: &'static str, raw: &str) -> Result<domain::Query, ApiError> {
+    let query = domain::Query::parse(raw).map_err(|e| match e {
+        domain::QueryError::TooLong => ApiError::QueryTooLong,
+        _ => ApiError::EmptyQuery,
+    })?;
+    if query.as_str().chars().any(char::is_control) {
+        return Err(ApiError::ControlCharacters(field));
+    }
+    Ok(query)
+}
+
 /// An `{id}` path segment that must be a UUID.
 pub fn id(path: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
     let Path(raw) = path.map_err(|_| ApiError::InvalidId)?;
@@ -73,11 +89,13 @@ pub fn catalog_search(
 ) -> Result<CatalogSearch, ApiError> {
     const BAD_Q: &str = "The parameter `q` is required and must be 1 to 200 characters.";
     let Query(params) = params.map_err(|_| ApiError::InvalidQuery(BAD_Q))?;
-    let query = params
-        .q
-        .as_deref()
-        .and_then(|q| domain::Query::parse(q).ok())
-        .ok_or(ApiError::InvalidQuery(BAD_Q))?;
+    let query = match params.q.as_deref().map(|q| query_text("q", q)) {
+        Some(Ok(query)) => query,
+        Some(Err(ApiError::ControlCharacters(field))) => {
+            return Err(ApiError::ControlCharacters(field))
+        }
+        Some(Err(_)) | None => return Err(ApiError::InvalidQuery(BAD_Q)),
+    };
     let limit = match params.limit {
         None => ResultLimit::default(),
         Some(raw) => raw
@@ -139,6 +157,7 @@ mod tests {
             parse(Some(&"a".repeat(201)), None).err(),
             Some("invalid_query")
         );
+        assert_eq!(parse(Some("i\0u"), None).err(), Some("control_characters"));
         assert_eq!(parse(Some("iu"), Some("0")).err(), Some("invalid_limit"));
         assert_eq!(parse(Some("iu"), Some("x")).err(), Some("invalid_limit"));
     }

@@ -8,11 +8,11 @@
 //! unparseable JSON.
 
 use axum::{body::Bytes, extract::rejection::BytesRejection, http::HeaderMap};
-use muze_shared::domain::{Query, QueryError, ResultLimit, SearchType};
+use muze_shared::domain::{Query, ResultLimit, SearchType};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::json_body;
+use super::{json_body, params};
 use crate::error::ApiError;
 
 /// The fields a search request may have.
@@ -73,10 +73,7 @@ impl SearchRequest {
 fn parse_query(raw: Option<Value>) -> Result<Query, ApiError> {
     match raw {
         None => Err(ApiError::MissingQuery),
-        Some(Value::String(text)) => Query::parse(&text).map_err(|e| match e {
-            QueryError::TooLong => ApiError::QueryTooLong,
-            _ => ApiError::EmptyQuery,
-        }),
+        Some(Value::String(text)) => params::query_text("query", &text),
         Some(_) => Err(ApiError::InvalidQuery(
             "The field `query` must be a string.",
         )),
@@ -86,7 +83,10 @@ fn parse_query(raw: Option<Value>) -> Result<Query, ApiError> {
 fn parse_type(raw: Option<Value>) -> Result<SearchType, ApiError> {
     match raw {
         None => Ok(SearchType::default()),
-        Some(Value::String(name)) => SearchType::parse(&name).map_err(|_| ApiError::InvalidType),
+        Some(Value::String(name)) => SearchType::parse(&name)
+            .ok()
+            .filter(|t| t.as_str() == name)
+            .ok_or(ApiError::InvalidType),
         Some(_) => Err(ApiError::InvalidType),
     }
 }
@@ -94,8 +94,15 @@ fn parse_type(raw: Option<Value>) -> Result<SearchType, ApiError> {
 fn parse_limit(raw: Option<Value>) -> Result<ResultLimit, ApiError> {
     match raw {
         None => Ok(ResultLimit::default()),
+        // JSON has one number type: `23.0` is the whole number 23 (JSON Schema agrees), while
+        // `2.5` is not a count of results.
         Some(Value::Number(n)) => n
             .as_i64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() <= 1e6)
+                    .map(|f| f as i64)
+            })
             .ok_or(ApiError::InvalidLimit)
             .and_then(|n| ResultLimit::parse(n).map_err(|_| ApiError::InvalidLimit)),
         Some(_) => Err(ApiError::InvalidLimit),
@@ -120,6 +127,8 @@ mod tests {
             .expect("valid");
         assert_eq!(full.query.as_str(), "IU");
         assert_eq!(full.limit.get(), 50);
+        let whole = SearchRequest::from_json(br#"{"query":"IU","limit":23.0}"#).expect("valid");
+        assert_eq!(whole.limit.get(), 23);
         let minimal = SearchRequest::from_json(br#"{"query":"IU"}"#).expect("valid");
         assert_eq!(minimal.search_type, SearchType::Track);
         assert_eq!(minimal.limit, ResultLimit::DEFAULT);
@@ -137,6 +146,10 @@ mod tests {
             code(&format!(r#"{{"query":"{}"}}"#, "a".repeat(201))),
             "query_too_long"
         );
+        for control in ["\\u0000", "\\u0007", "\\n", "\\u007f", "\\u009b"] {
+            let body = format!(r#"{{"query":"I{control}U"}}"#);
+            assert_eq!(code(&body), "control_characters", "{body}");
+        }
         assert_eq!(code(r#"{"query":"IU","type":"album"}"#), "invalid_type");
         assert_eq!(code(r#"{"query":"IU","type":1}"#), "invalid_type");
         for limit in ["0", "51", "\"10\"", "2.5", "-1", "null1"] {

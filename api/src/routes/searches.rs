@@ -16,7 +16,7 @@ use axum::{
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
-    Json, Router,
+    Extension, Json, Router,
 };
 use chrono::Utc;
 use muze_shared::{
@@ -34,7 +34,12 @@ use super::{
     params::{self, WaitParams},
     search_request::{RawSearchRequest, SearchRequest},
 };
-use crate::{error::ApiError, state::AppState};
+use crate::{
+    auth::Caller,
+    client_limit::{self, Class},
+    error::ApiError,
+    state::AppState,
+};
 
 /// The error a search gets when its job could not be queued.
 const NOT_QUEUED_CODE: &str = "unavailable";
@@ -71,6 +76,7 @@ pub fn router() -> Router<AppState> {
 )]
 pub async fn create(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -93,6 +99,7 @@ pub async fn create(
         return Ok(json_response(StatusCode::OK, body));
     }
     if let Some((view, fresh_for)) = from_catalog(&state, &new).await? {
+        let view = for_client(view);
         let body =
             Bytes::from(serde_json::to_vec(&view).map_err(|e| ApiError::Internal(e.into()))?);
         if let Some(fresh_for) = fresh_for {
@@ -100,14 +107,19 @@ pub async fn create(
         }
         return Ok(json_response(StatusCode::OK, body));
     }
+    // Only a search that goes upstream spends the key's search allowance.
+    client_limit::spend(&state, &caller, Class::Searches).await?;
     let enqueued = searches::create_or_join(&state.pool, &new).await?;
     if let Enqueued::Created(id) = enqueued {
         publish(&state, id, &new, false).await?;
     }
     let id = enqueued.id();
-    let view = searches::view(&state.pool, id).await?.ok_or_else(|| {
-        ApiError::Internal(anyhow::anyhow!("search {id} vanished after enqueueing"))
-    })?;
+    let view = searches::view(&state.pool, id)
+        .await?
+        .map(for_client)
+        .ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!("search {id} vanished after enqueueing"))
+        })?;
     Ok((
         StatusCode::ACCEPTED,
         [(header::LOCATION, format!("/v1/searches/{id}"))],
@@ -245,6 +257,14 @@ pub async fn show(
     if wait.is_zero() {
         return current(&state, id).await.map(Json);
     }
+    // A waiting long-poll holds a connection and a notifier entry; past the cap the client is
+    // told to come back rather than queued, so a flood of waits cannot starve other requests.
+    let Ok(_slot) = state.long_polls.clone().try_acquire_owned() else {
+        return Err(ApiError::Overloaded {
+            retry_after_secs: LONG_POLL_RETRY_AFTER_SECS,
+        });
+    };
+    let _waiting = WaitingGauge::enter();
     // Subscribe first: a search finishing between our read and our wait still wakes us.
     let subscription = state.notifier.subscribe(id);
     let view = current(&state, id).await?;
@@ -255,8 +275,40 @@ pub async fn show(
     current(&state, id).await.map(Json)
 }
 
+/// Seconds a long-poll refused for the cap is told to wait: about how long a poll slot takes
+/// to free when searches are being answered.
+const LONG_POLL_RETRY_AFTER_SECS: u64 = 2;
+
+/// Counts waiting long-polls in the `muze_api_long_polls_waiting` gauge while it lives.
+#[derive(Debug)]
+struct WaitingGauge;
+
+impl WaitingGauge {
+    fn enter() -> WaitingGauge {
+        metrics::gauge!("muze_api_long_polls_waiting").increment(1.0);
+        WaitingGauge
+    }
+}
+
+impl Drop for WaitingGauge {
+    fn drop(&mut self) {
+        metrics::gauge!("muze_api_long_polls_waiting").decrement(1.0);
+    }
+}
+
 async fn current(state: &AppState, id: Uuid) -> Result<SearchView, ApiError> {
     searches::view(&state.pool, id)
         .await?
+        .map(for_client)
         .ok_or(ApiError::NotFound("No search has this id."))
+}
+
+/// The search as a client sees it: each attempt says which provider and how it ended, not the
+/// provider's own words (error text can name hosts and connections). The detail stays in
+/// Postgres and in the worker's log.
+fn for_client(mut view: SearchView) -> SearchView {
+    for attempt in &mut view.attempts {
+        attempt.detail = None;
+    }
+    view
 }

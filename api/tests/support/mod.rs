@@ -306,11 +306,29 @@ impl TestApp {
             let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
         }
         if let Ok(redis) = muze_shared::redis_conn::Redis::connect(&self.settings.redis.url).await {
-            let limiter =
-                muze_shared::rate_limit::RateLimiter::new(&self.settings, redis, self.pool.clone());
+            let limiter = muze_shared::rate_limit::RateLimiter::new(
+                &self.settings,
+                redis.clone(),
+                self.pool.clone(),
+            );
             for p in ProviderName::ALL {
                 let _ = limiter.forget(p).await;
             }
+            // The per-key limits' keys.
+            let pattern = format!("{}:client:*", self.namespace);
+            let _ = redis
+                .run(|mut c| async move {
+                    let keys: Vec<String> =
+                        redis::cmd("KEYS").arg(pattern).query_async(&mut c).await?;
+                    if !keys.is_empty() {
+                        redis::cmd("DEL")
+                            .arg(keys)
+                            .query_async::<()>(&mut c)
+                            .await?;
+                    }
+                    Ok(())
+                })
+                .await;
         }
         self.pool.close().await;
         if let Ok(mut admin) = PgConnection::connect(&format!("{POSTGRES}/postgres")).await {

@@ -28,21 +28,43 @@ pub enum ConnectError {
 }
 
 /// Connects to the configured database, creating it if missing and applying pending
-/// migrations.
+/// migrations. Statements run without a time limit; see [`connect_with`].
 pub async fn connect(url: &SecretString, max_connections: u32) -> Result<PgPool, ConnectError> {
+    connect_with(url, max_connections, None).await
+}
+
+/// Like [`connect`], with Postgres cancelling any statement of the pool's connections that
+/// runs longer than `statement_timeout` (set at connection start-up, so it holds for every
+/// statement whatever the code path). Migrations run on a connection of their own without
+/// it: waiting for another process's migration lock is not a stuck statement.
+pub async fn connect_with(
+    url: &SecretString,
+    max_connections: u32,
+    statement_timeout: Option<Duration>,
+) -> Result<PgPool, ConnectError> {
     let options = PgConnectOptions::from_str(url.expose_secret())
         .map_err(ConnectError::Url)?
         .log_statements(tracing::log::LevelFilter::Trace)
         .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
     ensure_database(&options).await?;
-    let pool = PgPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect_with(options)
+    let mut migrating = sqlx::PgConnection::connect_with(&options)
         .await
         .map_err(ConnectError::Unreachable)?;
-    MIGRATOR.run(&pool).await?;
-    Ok(pool)
+    MIGRATOR.run(&mut migrating).await?;
+    let _ = migrating.close().await;
+    let pooled = match statement_timeout {
+        Some(limit) => options.options([(
+            "statement_timeout",
+            format!("{}ms", limit.as_millis().max(1)),
+        )]),
+        None => options,
+    };
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(pooled)
+        .await
+        .map_err(ConnectError::Unreachable)
 }
 
 /// Creates the target database through the `postgres` maintenance database if it is missing.

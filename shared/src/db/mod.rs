@@ -7,7 +7,7 @@ pub mod crawls;
 pub mod searches;
 pub mod tracks;
 
-pub use connect::{connect, ConnectError, MIGRATOR};
+pub use connect::{connect, connect_with, ConnectError, MIGRATOR};
 
 /// The `NOTIFY` channel on which finished searches are announced, per namespace.
 pub fn search_done_channel(namespace: &str) -> String {

@@ -144,6 +144,8 @@ impl System {
             ("MUZE__API__BIND", "127.0.0.1:0".into()),
             ("MUZE__API__KEYS", KEY.into()),
             ("MUZE__API__REQUESTS_PER_MINUTE", "100000".into()),
+            ("MUZE__API__SEARCHES_PER_MINUTE", "100000".into()),
+            ("MUZE__API__SEARCH_BURST", "10000".into()),
             ("MUZE__SEARCH__PROVIDERS", options.providers.into()),
             ("MUZE__WORKER__SWEEP_INTERVAL_SECS", "1".into()),
             ("MUZE__WORKER__LEASE_SECS", "5".into()),
