@@ -193,6 +193,7 @@ async fn acquire_latency(n: u64) -> anyhow::Result<()> {
         };
         limiter.report(&grant, Outcome::Ok).await?;
     }
+    limiter.forget(ProviderName::Spotify).await?;
     pool.close().await;
     let _ = std::process::Command::new("psql")
         .args(["-h", "127.0.0.1", "-U", "postgres", "-q", "-c"])
