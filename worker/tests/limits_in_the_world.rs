@@ -70,7 +70,7 @@ async fn four_worker_processes_never_exceed_a_strict_window_when_calls_arrive_la
     let (calls, violations) = spotify_searches(&system.sim_stats().await);
     assert_eq!(violations, 0, "the sim saw its limit exceeded");
     // The budget was really contended: most of the four windows' 80 calls were used.
-    assert!(calls >= 56, "only {calls} calls in four windows");
+    assert!(calls >= 48, "only {calls} calls in four windows");
     all_succeed(&system, &ids).await;
     let (_, violations) = spotify_searches(&system.sim_stats().await);
     assert_eq!(violations, 0, "the sim saw its limit exceeded");
@@ -173,7 +173,7 @@ async fn two_namespaces_with_one_spotify_client_id_share_one_budget() {
     );
     let (calls, violations) = spotify_searches(&staging.sim_stats().await);
     assert_eq!(violations, 0, "the sim saw its limit exceeded");
-    assert!(calls >= 40, "only {calls} calls in three windows");
+    assert!(calls >= 36, "only {calls} calls in three windows");
     all_succeed(&staging, &a).await;
     all_succeed(&production, &b).await;
     assert_eq!(spotify_searches(&staging.sim_stats().await).1, 0);
@@ -197,7 +197,7 @@ async fn two_workers_on_a_redis_cluster_never_exceed_a_strict_window() {
     let ids = demand(&system, &queries, 12, 15).await;
     let (calls, violations) = spotify_searches(&system.sim_stats().await);
     assert_eq!(violations, 0, "the sim saw its limit exceeded");
-    assert!(calls >= 45, "only {calls} calls in three windows");
+    assert!(calls >= 36, "only {calls} calls in three windows");
     all_succeed(&system, &ids).await;
     assert_eq!(spotify_searches(&system.sim_stats().await).1, 0);
     system.shutdown().await;
