@@ -3,8 +3,9 @@
 //! `MUZE__REDIS__URL` names one server (`redis://host:6379`) or, separated by commas, some
 //! nodes of a Redis Cluster (`redis://a:6379,redis://b:6379`); any node that answers is enough
 //! to discover the others. On a cluster each command goes to the node that owns its key's
-//! slot. The limiter's scripts name keys of one hash tag only (`{ns:provider}:log`,
-//! `{ns:provider}:state`, ...), so every script runs whole on one node.
+//! slot. The limiter's scripts name keys of one budget's hash tag only
+//! (`{muze:budget:<id>}:log`, `{muze:budget:<id>}:state`, ...), so every script runs whole on
+//! one node.
 //!
 //! One connection per process, shared by every task. Each command runs under a timeout; a
 //! command that fails on the connection (dropped, refused, timed out) discards it, and the
