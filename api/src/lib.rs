@@ -44,22 +44,13 @@ use tower_http::{
     cors::{AllowOrigin, CorsLayer},
 };
 
-use crate::{
-    notify::Notifier,
-    routes::{admin, crawls, fallback, health, openapi, searches, tracks},
-    server::ServerLimits,
-    state::AppState,
-};
+use crate::{notify::Notifier, routes::fallback, server::ServerLimits, state::AppState};
 
 /// The router with every route and layer, around the given state.
 pub fn app(state: AppState) -> Router {
     let cors = cors(&state.cors_origins);
-    let v1 = Router::new()
-        .merge(searches::router())
-        .merge(tracks::router())
-        // `auth` requires an admin key for every path below `/v1/admin`.
-        .merge(admin::router())
-        .merge(crawls::router())
+    let (v1, _) = routes::v1().split_for_parts();
+    let v1 = v1
         .method_not_allowed_fallback(fallback::method_not_allowed)
         .fallback(fallback::not_found)
         .layer(middleware::from_fn_with_state(
@@ -70,10 +61,8 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             auth::authenticate,
         ));
-    Router::new()
-        .merge(health::router())
-        .merge(openapi::router())
-        .method_not_allowed_fallback(fallback::method_not_allowed)
+    let (root, _) = routes::root().split_for_parts();
+    root.method_not_allowed_fallback(fallback::method_not_allowed)
         .nest("/v1", v1)
         .fallback(fallback::not_found)
         .layer(middleware::from_fn(layers::record_metrics))

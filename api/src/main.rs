@@ -19,9 +19,12 @@ MUZE_CONFIG, then MUZE__SECTION__KEY environment variables (lists comma-separate
   MUZE__AMQP__URL              RabbitMQ URL [amqp://guest:guest@127.0.0.1:5672/%2f]
   MUZE__NAMESPACE              prefix of queues, Redis keys and channels [muze]
   MUZE__API__BIND              listen address [127.0.0.1:8080]
+  MUZE__PROFILE                production (keys required) or dev (a dev key) [production]
   MUZE__API__KEYS              client API keys (Authorization: Bearer <key>) [a dev key in the dev profile]
   MUZE__API__ADMIN_KEYS        keys that may also call /v1/admin/* [none]
-  MUZE__API__REQUESTS_PER_MINUTE  requests per key per minute, fleet-wide [600]
+  MUZE__API__REQUESTS_PER_MINUTE  requests per key per minute, fleet-wide, after a burst [12000]
+  MUZE__API__SEARCHES_PER_MINUTE  upstream searches per key per minute [1200]
+  MUZE__API__CORS_ORIGINS      origins browsers may call from [none]
   MUZE__SEARCH__DEADLINE_SECS  a search not answered by then fails [60]
   MUZE__LOG__FORMAT            json or pretty [pretty on a terminal]
 RUST_LOG overrides the log filter."

@@ -88,11 +88,19 @@ async fn control_characters_in_every_text_field_get_400_with_a_specific_code() {
             "{field}"
         );
     }
-    // Control characters at either end are trimmed with the whitespace: not an error.
-    let trimmed = app
+    // At either end too: the document's pattern refuses them anywhere, and so does the API.
+    let edges = app
         .post_search(json!({ "query": "\n아이유 좋은 날\t" }))
         .await;
-    assert_eq!(trimmed.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        error_of(edges).await,
+        (StatusCode::BAD_REQUEST, "control_characters".into())
+    );
+    // Plain surrounding spaces are trimmed.
+    let spaced = app
+        .post_search(json!({ "query": "  아이유 좋은 날 " }))
+        .await;
+    assert_eq!(spaced.status(), StatusCode::ACCEPTED);
     app.cleanup().await;
 }
 

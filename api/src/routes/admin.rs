@@ -6,15 +6,16 @@
 //! 429, calendar quota left, and circuit-breaker state. The crawl endpoints, also below
 //! `/v1/admin`, are in [`super::crawls`].
 
-use axum::{extract::State, routing::get, Json, Router};
+use axum::{extract::State, Json};
 use muze_shared::{domain::ProviderName, rate_limit::ProviderStatus};
 use serde::Serialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{error::ApiError, state::AppState};
 
 /// The admin routes, relative to `/v1`.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/providers", get(providers))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(providers))
 }
 
 /// Every provider's limiter state.
@@ -35,10 +36,12 @@ pub struct ProviderEntry {
 /// Per provider: limit, calls in the current window, cooldown, quota left, circuit state.
 #[utoipa::path(
     get,
-    path = "/v1/admin/providers",
+    path = "/admin/providers",
+    operation_id = "list_providers",
     tag = "admin",
     responses(
-        (status = 200, description = "Each provider's shared budget and health", body = ProviderList),
+        (status = 200, description = "Each provider's shared budget and health", body = ProviderList,
+            example = super::examples::providers),
         (status = 401, description = "`unauthorized`", body = crate::error::ErrorBody),
         (status = 403, description = "`forbidden`: not an admin key", body = crate::error::ErrorBody),
         (status = 503, description = "`unavailable`: Redis unreachable", body = crate::error::ErrorBody),

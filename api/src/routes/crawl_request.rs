@@ -26,8 +26,17 @@ const EXPECTED: &str = "a crawl request takes only `sources`";
 pub struct RawCrawlRequest {
     /// Providers whose new releases to crawl, a non-empty subset of `spotify` and `deezer`.
     /// Omitted (or `null`): the configured sources, `MUZE__CRAWL__SOURCES`.
-    #[schema(value_type = Option<Vec<String>>, example = json!(["spotify"]))]
+    #[schema(value_type = Option<Vec<CrawlSource>>, min_items = 1, example = json!(["spotify"]))]
     pub sources: Option<Value>,
+}
+
+/// A provider with a new-release listing to crawl (the domain's `CRAWL_SOURCES`, as the
+/// document names them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum CrawlSource {
+    Spotify,
+    Deezer,
 }
 
 /// A valid crawl request.
@@ -45,10 +54,7 @@ impl CrawlRequest {
         headers: &HeaderMap,
         body: Result<Bytes, BytesRejection>,
     ) -> Result<CrawlRequest, ApiError> {
-        if body
-            .as_ref()
-            .is_ok_and(|bytes| bytes.trim_ascii().is_empty())
-        {
+        if body.as_ref().is_ok_and(|bytes| bytes.is_empty()) {
             return Ok(CrawlRequest::default());
         }
         Self::from_json(&json_body::bytes(headers, body)?)
@@ -56,6 +62,11 @@ impl CrawlRequest {
 
     /// Parses a JSON body.
     pub fn from_json(bytes: &[u8]) -> Result<CrawlRequest, ApiError> {
+        // The body is optional, and the document says so as a nullable object: `null` is the
+        // default request, like no body at all.
+        if bytes.trim_ascii() == b"null" {
+            return Ok(CrawlRequest::default());
+        }
         let object = json_body::object(bytes, &FIELDS, EXPECTED)?;
         let raw: RawCrawlRequest =
             serde_json::from_value(Value::Object(object)).map_err(|_| ApiError::InvalidJson)?;
@@ -145,10 +156,17 @@ mod tests {
     fn no_sources_means_the_configured_ones() {
         assert_eq!(sources("{}"), None);
         assert_eq!(sources(r#"{"sources":null}"#), None);
+        assert_eq!(sources("null"), None);
         let empty = CrawlRequest::parse(&HeaderMap::new(), Ok(Bytes::new())).expect("empty");
         assert_eq!(empty.sources, None);
-        let blank = CrawlRequest::parse(&HeaderMap::new(), Ok(Bytes::from_static(b" \n")));
-        assert_eq!(blank.expect("blank").sources, None);
+        // Whitespace is a body, and not JSON: only no body at all is the default request.
+        let mut json = HeaderMap::new();
+        json.insert(
+            header::CONTENT_TYPE,
+            "application/json".parse().expect("header"),
+        );
+        let blank = CrawlRequest::parse(&json, Ok(Bytes::from_static(b" \n")));
+        assert_eq!(blank.map_err(|e| e.code()).err(), Some("invalid_json"));
     }
 
     #[test]

@@ -16,13 +16,13 @@ use axum::{
     },
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
-    routing::{get, post},
-    Extension, Json, Router,
+    Extension, Json,
 };
 use muze_shared::{
     crawl,
     db::crawls::{self, CrawlView, Trigger},
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{
@@ -33,19 +33,17 @@ use super::{
 use crate::{auth::Caller, error::ApiError, state::AppState};
 
 /// The crawl routes, relative to `/v1`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/admin/crawls",
-            post(create).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
-        )
-        .route("/admin/crawls/{id}", get(show))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(show))
+        .route_layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
 /// Starts a new-release crawl now.
 #[utoipa::path(
     post,
-    path = "/v1/admin/crawls",
+    path = "/admin/crawls",
     operation_id = "start_crawl",
     tag = "admin",
     request_body(content = Option<RawCrawlRequest>, content_type = "application/json",
@@ -53,7 +51,7 @@ pub fn router() -> Router<AppState> {
     responses(
         (status = 202, description = "The crawl is started: its root pages are queued for the workers.",
             body = CrawlView,
-            headers(("Location" = String, description = "`/v1/admin/crawls/{id}`, where the crawl is followed"))),
+            headers(("Location" = String, description = "`/v1/admin/crawls/{id}`, where the crawl is followed")), example = super::examples::crawl_started),
         (status = 400, description = "`invalid_json`, `unknown_field` or `invalid_sources` (an unknown provider, or one without a new-release listing)", body = crate::error::ErrorBody),
         (status = 401, description = "`unauthorized`", body = crate::error::ErrorBody),
         (status = 403, description = "`forbidden`: not an admin key", body = crate::error::ErrorBody),
@@ -98,12 +96,13 @@ pub async fn create(
 /// A crawl's progress: pages by state, tracks added, recent page errors.
 #[utoipa::path(
     get,
-    path = "/v1/admin/crawls/{id}",
+    path = "/admin/crawls/{id}",
     operation_id = "show_crawl",
     tag = "admin",
     params(("id" = Uuid, Path, description = "The crawl id from `POST /v1/admin/crawls` or a scheduler tick")),
     responses(
-        (status = 200, description = "The crawl as it stands", body = CrawlView),
+        (status = 200, description = "The crawl as it stands", body = CrawlView,
+            example = super::examples::crawl_started),
         (status = 400, description = "`invalid_id`", body = crate::error::ErrorBody),
         (status = 401, description = "`unauthorized`", body = crate::error::ErrorBody),
         (status = 403, description = "`forbidden`: not an admin key", body = crate::error::ErrorBody),

@@ -10,10 +10,10 @@ use axum::{
     extract::State,
     http::{header, StatusCode},
     response::{IntoResponse, Response},
-    routing::get,
-    Json, Router,
+    Json,
 };
 use serde::Serialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{error::ErrorDetail, state::AppState};
 
@@ -22,11 +22,11 @@ use crate::{error::ErrorDetail, state::AppState};
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The health routes, at the root.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
 }
 
 /// `{"status": "ok"}` or `{"status": "ready", ...}`.
@@ -82,16 +82,17 @@ pub struct NotReady {
 }
 
 /// The process is alive.
-#[utoipa::path(get, path = "/healthz", tag = "operations",
-    responses((status = 200, description = "Alive", body = Health)))]
+#[utoipa::path(get, path = "/healthz", operation_id = "healthz", tag = "operations",
+    responses((status = 200, description = "Alive", body = Health, example = json!({"status": "ok"}))))]
 pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
 /// Postgres, Redis and RabbitMQ are all reachable.
-#[utoipa::path(get, path = "/readyz", tag = "operations",
+#[utoipa::path(get, path = "/readyz", operation_id = "readyz", tag = "operations",
     responses(
-        (status = 200, description = "Every dependency answers", body = Ready),
+        (status = 200, description = "Every dependency answers", body = Ready,
+            example = json!({"status": "ready", "checks": {"postgres": "ok", "redis": "ok", "rabbitmq": "ok"}})),
         (status = 503, description = "`unavailable`; the message names the failing dependencies", body = NotReady),
     ))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
@@ -133,8 +134,9 @@ async fn check(probe: impl Future<Output = bool>) -> CheckState {
 }
 
 /// Prometheus metrics in the text exposition format.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain",
+        example = "http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 1\n")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

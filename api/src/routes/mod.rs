@@ -1,5 +1,6 @@
-//! The HTTP routes, one file per resource. Each file has a `router()`; `crate::app` merges
-//! them and adds the layers.
+//! The HTTP routes, one file per resource. Each file has a `router()` of documented routes
+//! (`utoipa-axum`); [`root`] and [`v1`] gather them, `crate::app` adds the layers, and
+//! [`openapi`] renders the same routers' document.
 //!
 //! - [`searches`] — `POST /v1/searches`, `GET /v1/searches/{id}` (the flow's start and end).
 //! - [`tracks`] — `GET /v1/tracks`, `GET /v1/tracks/{id}` (our catalog).
@@ -12,9 +13,14 @@
 //! - [`search_request`], [`crawl_request`], [`json_body`] and [`params`] — turning request input
 //!   into domain types.
 
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::state::AppState;
+
 pub mod admin;
 pub mod crawl_request;
 pub mod crawls;
+pub mod examples;
 pub mod fallback;
 pub mod health;
 pub mod json_body;
@@ -23,3 +29,20 @@ pub mod params;
 pub mod search_request;
 pub mod searches;
 pub mod tracks;
+
+/// The routes at the root: operations and the document. No key needed.
+pub fn root() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(health::router())
+        .merge(openapi::router())
+}
+
+/// The routes below `/v1` (paths relative to it). Every one needs a key.
+pub fn v1() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(searches::router())
+        .merge(tracks::router())
+        // `auth` requires an admin key for every path below `/v1/admin`.
+        .merge(admin::router())
+        .merge(crawls::router())
+}

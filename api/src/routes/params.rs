@@ -20,20 +20,35 @@ use crate::error::ApiError;
 /// and under common proxy idle timeouts (60 s).
 pub const MAX_WAIT_SECS: u64 = 30;
 
-/// A user's query text (the body's `query`, the catalog's `q`) as a domain [`Query`]:
-/// trimmed, not empty, at most 200 characters, and free of control characters (NUL, line
-/// breaks, ...) inside it. Postgres cannot store NUL, and no title or artist has a line break.
+/// Longest query, in characters as sent (the domain's limit, counted before trimming so that
+/// the document's `maxLength` is exactly the rule).
+pub const MAX_QUERY_CHARS: usize = 200;
+
+/// What a query's text must look like, as the OpenAPI document states it: no control
+/// character anywhere (C0, DEL, C1) and at least one character that is not whitespace.
+pub const QUERY_PATTERN: &str =
+    r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
+
+/// A user's query text (the body's `query`, the catalog's `q`) as a domain [`Query`]: at most
+/// 200 characters as sent, not only whitespace, and free of control characters (NUL, line
+/// breaks, ...) anywhere: Postgres cannot store NUL, and no title or artist has a line break.
+/// Surrounding whitespace is trimmed. These are [`QUERY_PATTERN`] and `maxLength: 200`.
 ///
 /// [`Query`]: domain::Query
 pub fn query_text(field: &'static str, raw: &str) -> Result<domain::Query, ApiError> {
-    let query = domain::Query::parse(raw).map_err(|e| match e {
-        domain::QueryError::TooLong => ApiError::QueryTooLong,
-        _ => ApiError::EmptyQuery,
-    })?;
-    if query.as_str().chars().any(char::is_control) {
+    if raw.trim().is_empty() {
+        return Err(ApiError::EmptyQuery);
+    }
+    if raw.chars().any(char::is_control) {
         return Err(ApiError::ControlCharacters(field));
     }
-    Ok(query)
+    if raw.chars().count() > MAX_QUERY_CHARS {
+        return Err(ApiError::QueryTooLong);
+    }
+    domain::Query::parse(raw).map_err(|e| match e {
+        domain::QueryError::TooLong => ApiError::QueryTooLong,
+        _ => ApiError::EmptyQuery,
+    })
 }
 
 /// An `{id}` path segment that must be a UUID.
@@ -68,8 +83,10 @@ pub fn wait(params: Result<Query<WaitParams>, QueryRejection>) -> Result<Duratio
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CatalogParams {
-    /// Text to look for in titles and artists, 1 to 200 characters.
-    #[param(value_type = String, required = true, min_length = 1, max_length = 200)]
+    /// Text to look for in titles and artists: 1 to 200 characters, no control characters.
+    #[param(value_type = String, required = true, min_length = 1, max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$",
+        example = "좋은 날")]
     pub q: Option<String>,
     /// How many tracks to return, 1 to 50 (default 10).
     #[param(value_type = Option<u8>, minimum = 1, maximum = 50)]

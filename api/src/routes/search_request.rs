@@ -27,15 +27,17 @@ const EXPECTED: &str = "a search takes only `query`, `type` and `limit`";
 #[serde(deny_unknown_fields)]
 #[schema(as = SearchRequest)]
 pub struct RawSearchRequest {
-    /// What to search for: 1 to 200 characters after trimming.
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, example = "아이유 좋은 날")]
+    /// What to search for: 1 to 200 characters, not only whitespace, no control characters.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$",
+        example = "아이유 좋은 날")]
     pub query: Option<Value>,
     /// What kind of thing to search for.
     #[serde(rename = "type")]
-    #[schema(value_type = Option<String>, default = "track", example = "track")]
+    #[schema(value_type = Option<SearchType>, default = "track", example = "track")]
     pub search_type: Option<Value>,
     /// How many results are wanted.
-    #[schema(value_type = Option<u8>, minimum = 1, maximum = 50, default = 10, example = 10)]
+    #[schema(value_type = Option<i32>, minimum = 1, maximum = 50, default = 10, example = 10)]
     pub limit: Option<Value>,
 }
 

@@ -15,8 +15,7 @@ use axum::{
     },
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
-    routing::{get, post},
-    Extension, Json, Router,
+    Extension, Json,
 };
 use chrono::Utc;
 use muze_shared::{
@@ -27,6 +26,7 @@ use muze_shared::{
     domain::{SearchError, SearchView},
     queue::SearchMessage,
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{
@@ -46,26 +46,27 @@ const NOT_QUEUED_CODE: &str = "unavailable";
 const NOT_QUEUED_MESSAGE: &str = "The search could not be queued.";
 
 /// The search routes, relative to `/v1`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/searches",
-            post(create).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
-        )
-        .route("/searches/{id}", get(show))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(show))
+        .route_layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
 /// Starts a search, or joins the identical one in flight.
 #[utoipa::path(
     post,
-    path = "/v1/searches",
+    path = "/searches",
+    operation_id = "create_search",
     tag = "searches",
     request_body(content = RawSearchRequest, content_type = "application/json"),
     responses(
+        (status = 200, description = "Answered from our own catalog, no upstream call: `status` is `succeeded`, `source` is `catalog`.",
+            body = SearchView, example = super::examples::search_from_catalog),
         (status = 202, description = "A job is queued, or this request joined the identical one in flight (same id).",
             body = SearchView,
-            headers(("Location" = String, description = "`/v1/searches/{id}`, where the search is polled"))),
-        (status = 400, description = "`invalid_json`, `unknown_field`, `missing_query`, `invalid_query`, `empty_query`, `query_too_long`, `invalid_type` or `invalid_limit`", body = crate::error::ErrorBody),
+            headers(("Location" = String, description = "`/v1/searches/{id}`, where the search is polled")), example = super::examples::search_queued),
+        (status = 400, description = "`invalid_json`, `unknown_field`, `missing_query`, `invalid_query`, `empty_query`, `control_characters`, `query_too_long`, `invalid_type` or `invalid_limit`", body = crate::error::ErrorBody),
         (status = 401, description = "`unauthorized`", body = crate::error::ErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over 16 KiB", body = crate::error::ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = crate::error::ErrorBody),
@@ -234,11 +235,13 @@ async fn publish(
 /// A search's current state; with `wait`, a long-poll until it is final.
 #[utoipa::path(
     get,
-    path = "/v1/searches/{id}",
+    path = "/searches/{id}",
+    operation_id = "show_search",
     tag = "searches",
     params(("id" = Uuid, Path, description = "The search id from `POST /v1/searches`"), WaitParams),
     responses(
-        (status = 200, description = "The search: final, or as it stands when `wait` ran out", body = SearchView),
+        (status = 200, description = "The search: final, or as it stands when `wait` ran out", body = SearchView,
+            example = super::examples::search_succeeded),
         (status = 400, description = "`invalid_id` or `invalid_wait`", body = crate::error::ErrorBody),
         (status = 401, description = "`unauthorized`", body = crate::error::ErrorBody),
         (status = 404, description = "`not_found`", body = crate::error::ErrorBody),

@@ -8,21 +8,21 @@ use axum::{
         rejection::{PathRejection, QueryRejection},
         Path, Query, State,
     },
-    routing::get,
-    Json, Router,
+    Json,
 };
 use muze_shared::{db::tracks, domain::Track};
 use serde::Serialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::params::{self, CatalogParams};
 use crate::{error::ApiError, state::AppState};
 
 /// The catalog routes, relative to `/v1`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/tracks", get(search))
-        .route("/tracks/{id}", get(show))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(search))
+        .routes(routes!(show))
 }
 
 /// Tracks found in the catalog, best match first.
@@ -34,12 +34,14 @@ pub struct TrackList {
 /// Searches the catalog by title and artist.
 #[utoipa::path(
     get,
-    path = "/v1/tracks",
+    path = "/tracks",
+    operation_id = "search_catalog",
     tag = "catalog",
     params(CatalogParams),
     responses(
-        (status = 200, description = "Matching catalog tracks, exact title matches first, then by similarity", body = TrackList),
-        (status = 400, description = "`invalid_query` or `invalid_limit`", body = crate::error::ErrorBody),
+        (status = 200, description = "Matching catalog tracks, exact title matches first, then by similarity", body = TrackList,
+            example = super::examples::track_list),
+        (status = 400, description = "`invalid_query`, `control_characters` or `invalid_limit`", body = crate::error::ErrorBody),
         (status = 401, description = "`unauthorized`", body = crate::error::ErrorBody),
         (status = 429, description = "`rate_limited`, with `Retry-After`", body = crate::error::ErrorBody),
         (status = 503, description = "`unavailable`", body = crate::error::ErrorBody),
@@ -69,11 +71,13 @@ pub async fn search(
 /// One catalog track.
 #[utoipa::path(
     get,
-    path = "/v1/tracks/{id}",
+    path = "/tracks/{id}",
+    operation_id = "show_track",
     tag = "catalog",
     params(("id" = Uuid, Path, description = "Our track id")),
     responses(
-        (status = 200, description = "The track with all its provider links", body = Track),
+        (status = 200, description = "The track with all its provider links", body = Track,
+            example = super::examples::one_track),
         (status = 400, description = "`invalid_id`", body = crate::error::ErrorBody),
         (status = 401, description = "`unauthorized`", body = crate::error::ErrorBody),
         (status = 404, description = "`not_found`", body = crate::error::ErrorBody),
