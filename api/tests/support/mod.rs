@@ -3,8 +3,10 @@
 //! Every [`TestApp`] gets its own database (`muze_test_<uuid>`, created by `db::connect`
 //! itself), its own namespace (queues, Redis keys, notification channel) and its own port, so
 //! tests run in parallel and in any order. [`TestApp::cleanup`] stops the server and drops the
-//! database and the namespace's queues (search and crawl); a test that fails before it leaves
-//! them behind.
+//! database, the namespace's queues (search and crawl) and its Redis keys; a test that fails
+//! before it gets there has the same removed when its `TestApp` is dropped (synchronously, with
+//! `psql`, `rabbitmqctl` and a blocking Redis connection, since a panicking test has no runtime
+//! left to await in).
 //!
 //! Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
@@ -48,6 +50,8 @@ pub struct TestApp {
     pub pool: PgPool,
     pub http: reqwest::Client,
     db_name: String,
+    /// Set once [`TestApp::cleanup`] has removed everything.
+    cleaned: bool,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -108,6 +112,7 @@ impl TestApp {
             pool,
             http,
             db_name,
+            cleaned: false,
             shutdown: Some(shutdown),
             server: Some(server),
         }
@@ -350,6 +355,49 @@ impl TestApp {
             }
         }
         broker.close().await;
+        self.cleaned = true;
+    }
+}
+
+impl Drop for TestApp {
+    /// A test that failed before [`TestApp::cleanup`]: remove its database, queues and Redis
+    /// keys anyway, best effort.
+    fn drop(&mut self) {
+        if self.cleaned {
+            return;
+        }
+        let _ = std::process::Command::new("psql")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-q",
+                "-d",
+                "postgres",
+                "-c",
+            ])
+            .arg(format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.db_name
+            ))
+            .output();
+        for queue in Topology::new(&self.namespace, 5).queue_names() {
+            let _ = std::process::Command::new("rabbitmqctl")
+                .args(["-q", "delete_queue", &queue])
+                .output();
+        }
+        if let Ok(mut redis) =
+            redis::Client::open("redis://127.0.0.1:6379").and_then(|c| c.get_connection())
+        {
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(format!("*{}*", self.namespace))
+                .query(&mut redis)
+                .unwrap_or_default();
+            if !keys.is_empty() {
+                let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query(&mut redis);
+            }
+        }
     }
 }
 
