@@ -10,8 +10,9 @@
 //!
 //! Reading order, following a request: [`auth`] → [`client_limit`] → [`routes`] (with
 //! [`routes::searches`] first) → [`notify`] for long-polls; [`error`] is the one error type
-//! every handler returns; [`layers`] wrap it all; [`state`] is what handlers share;
-//! [`answer_cache`] holds fresh catalog answers briefly.
+//! every handler returns; [`layers`] wrap it all; [`server`] accepts connections under their
+//! timeouts and cap; [`state`] is what handlers share; [`answer_cache`] holds fresh catalog
+//! answers briefly.
 
 pub mod answer_cache;
 pub mod auth;
