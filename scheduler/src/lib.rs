@@ -66,9 +66,15 @@ impl Scheduler {
         let schedule = settings
             .crawl_schedule()
             .context("MUZE__SCHEDULER__CRAWL_CRON")?;
-        let pool = db::connect(&settings.database.url, 2)
-            .await
-            .context("Postgres")?;
+        let pool = db::connect_with(
+            &settings.database.url,
+            2,
+            Some(Duration::from_millis(
+                settings.database.statement_timeout_ms,
+            )),
+        )
+        .await
+        .context("Postgres")?;
         let topology = Topology::new(&settings.namespace, settings.worker.delivery_limit);
         let broker = Broker::connect(settings.amqp.url.clone(), topology)
             .await

@@ -45,9 +45,15 @@ pub struct Worker {
 impl Worker {
     /// Connects to Postgres (migrating if needed) and RabbitMQ and builds the providers.
     pub async fn build(settings: Settings) -> anyhow::Result<Worker> {
-        let pool = db::connect(&settings.database.url, settings.database.max_connections)
-            .await
-            .context("Postgres")?;
+        let pool = db::connect_with(
+            &settings.database.url,
+            settings.database.max_connections,
+            Some(Duration::from_millis(
+                settings.database.statement_timeout_ms,
+            )),
+        )
+        .await
+        .context("Postgres")?;
         let topology = Topology::new(&settings.namespace, settings.worker.delivery_limit);
         let broker = Broker::connect(settings.amqp.url.clone(), topology)
             .await
