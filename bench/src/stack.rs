@@ -89,6 +89,10 @@ impl Stack {
             ("MUZE__API__BIND".into(), format!("127.0.0.1:{api_port}")),
             ("MUZE__API__KEYS".into(), KEY.into()),
             ("MUZE__API__REQUESTS_PER_MINUTE".into(), "10000000".into()),
+            ("MUZE__API__REQUEST_BURST".into(), "1000000".into()),
+            // Benchmarks measure the pipeline, not the per-key allowance of upstream searches.
+            ("MUZE__API__SEARCHES_PER_MINUTE".into(), "10000000".into()),
+            ("MUZE__API__SEARCH_BURST".into(), "1000000".into()),
             ("MUZE__LOG__FORMAT".into(), "json".into()),
             ("RUST_LOG".into(), "warn".into()),
             ("MUZE__SEARCH__PROVIDERS".into(), "spotify".into()),
