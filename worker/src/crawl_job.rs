@@ -262,16 +262,28 @@ async fn fetch(ctx: &CrawlContext, page: &CrawlPage) -> Result<Fetched, Provider
         },
         CrawlPage::DeezerNewReleases { index } => fan_out(
             deezer()?.new_albums(false, *index).await?,
-            |album_id| CrawlPage::DeezerAlbumTracks { album_id, index: 0 },
+            |(album_id, album)| CrawlPage::DeezerAlbumTracks {
+                album_id,
+                index: 0,
+                album,
+            },
             |index| CrawlPage::DeezerNewReleases { index },
         ),
         CrawlPage::DeezerChartAlbums { index } => fan_out(
             deezer()?.new_albums(true, *index).await?,
-            |album_id| CrawlPage::DeezerAlbumTracks { album_id, index: 0 },
+            |(album_id, album)| CrawlPage::DeezerAlbumTracks {
+                album_id,
+                index: 0,
+                album,
+            },
             |index| CrawlPage::DeezerChartAlbums { index },
         ),
-        CrawlPage::DeezerAlbumTracks { album_id, index } => {
-            let listing = deezer()?.album_tracks(*album_id, *index).await?;
+        CrawlPage::DeezerAlbumTracks {
+            album_id,
+            index,
+            album,
+        } => {
+            let listing = deezer()?.album_tracks(*album_id, *index, album).await?;
             Fetched {
                 tracks: listing.items,
                 children: listing
@@ -279,6 +291,7 @@ async fn fetch(ctx: &CrawlContext, page: &CrawlPage) -> Result<Fetched, Provider
                     .map(|index| CrawlPage::DeezerAlbumTracks {
                         album_id: *album_id,
                         index,
+                        album: album.clone(),
                     })
                     .into_iter()
                     .collect(),
@@ -406,7 +419,11 @@ mod tests {
                 items: vec![7u64, 8],
                 next: Some(100),
             },
-            |album_id| CrawlPage::DeezerAlbumTracks { album_id, index: 0 },
+            |album_id| CrawlPage::DeezerAlbumTracks {
+                album_id,
+                index: 0,
+                album: Default::default(),
+            },
             |index| CrawlPage::DeezerNewReleases { index },
         );
         let keys: Vec<String> = fetched.children.iter().map(CrawlPage::key).collect();
@@ -423,7 +440,11 @@ mod tests {
                 items: vec![],
                 next: None,
             },
-            |album_id| CrawlPage::DeezerAlbumTracks { album_id, index: 0 },
+            |album_id| CrawlPage::DeezerAlbumTracks {
+                album_id,
+                index: 0,
+                album: Default::default(),
+            },
             |index| CrawlPage::DeezerNewReleases { index },
         );
         assert!(last.children.is_empty());
