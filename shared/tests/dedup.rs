@@ -78,7 +78,10 @@ async fn running_search(pool: &PgPool, text: &str) -> Uuid {
         limit: ResultLimit::DEFAULT,
         deadline_at: Utc::now() + chrono::Duration::seconds(60),
     };
-    let id = match searches::create_or_join(pool, &new).await.expect("insert") {
+    let id = match searches::create_or_join(pool, &new, 0)
+        .await
+        .expect("insert")
+    {
         Enqueued::Created(id) => id,
         Enqueued::Joined(id) => panic!("{text:?} joined {id} instead of creating a job"),
     };
