@@ -17,7 +17,7 @@ use muze_shared::{
 use serde::Deserialize;
 use url::Url;
 
-use super::{http, spotify::join, Listing, Provider, ProviderError};
+use super::{http, Listing, Provider, ProviderError};
 
 /// Largest page Deezer serves per request.
 const MAX_LIMIT: u8 = 100;
@@ -45,7 +45,7 @@ impl Deezer {
         Some(Deezer {
             client: http::client(settings.timeout()),
             base_url: settings.base_url.clone(),
-            search_url: join(&settings.base_url, "search"),
+            search_url: http::join(&settings.base_url, "search"),
             page_size: settings.page_size.min(MAX_LIMIT),
         })
     }
@@ -70,7 +70,7 @@ impl Deezer {
     ) -> Result<(Vec<T>, Option<u32>), ProviderError> {
         let request = self
             .client
-            .get(join(&self.base_url, path))
+            .get(http::join(&self.base_url, path))
             .query(&[("index", index), ("limit", CRAWL_PAGE)])
             .build()
             .map_err(|_| ProviderError::Permanent("could not build the request".into()))?;

@@ -2,6 +2,7 @@
 //! real wire format, and ends every call in one classified outcome; the fallback walks them in
 //! the configured order.
 
+mod artists;
 mod budgeted_call;
 pub mod deezer;
 mod error;

@@ -17,7 +17,7 @@ use reqwest::{header::HeaderMap, StatusCode};
 use serde::Deserialize;
 use url::Url;
 
-use super::{http, spotify::join, Provider, ProviderError};
+use super::{http, Provider, ProviderError};
 
 /// The search API's largest page.
 const MAX_LIMIT: u8 = 100;
@@ -39,7 +39,7 @@ impl MusicBrainz {
     pub fn new(settings: &ProviderSettings) -> Option<MusicBrainz> {
         Some(MusicBrainz {
             client: http::client(settings.timeout()),
-            search_url: join(&settings.base_url, "recording"),
+            search_url: http::join(&settings.base_url, "recording"),
             page_size: settings.page_size.min(MAX_LIMIT),
         })
     }

@@ -63,7 +63,7 @@ impl Spotify {
         Some(Spotify {
             client: http::client(settings.timeout()),
             base_url: settings.base_url.clone(),
-            search_url: join(&settings.base_url, "search"),
+            search_url: http::join(&settings.base_url, "search"),
             token_url,
             client_id,
             client_secret,
@@ -190,7 +190,7 @@ impl Spotify {
         album_id: &str,
         offset: u32,
     ) -> Result<Listing<String>, ProviderError> {
-        let url = join(&self.base_url, &format!("albums/{album_id}/tracks"));
+        let url = http::join(&self.base_url, &format!("albums/{album_id}/tracks"));
         let body: Paging<SimplifiedTrack> = self
             .get(
                 url,
@@ -213,7 +213,7 @@ impl Spotify {
 
     /// One full track, with its ISRC.
     pub async fn track(&self, track_id: &str) -> Result<Vec<ProviderTrack>, ProviderError> {
-        let url = join(&self.base_url, &format!("tracks/{track_id}"));
+        let url = http::join(&self.base_url, &format!("tracks/{track_id}"));
         let track: TrackObject = self.get(url, &[("market", self.market.as_str())]).await?;
         Ok(parse_tracks(vec![Some(track)]))
     }
@@ -244,18 +244,6 @@ impl Provider for Spotify {
             .await?;
         Ok(parse(body))
     }
-}
-
-/// Appends a path segment to a base URL that may or may not end in `/`.
-pub(crate) fn join(base: &Url, path: &str) -> Url {
-    let mut url = base.clone();
-    if let Ok(mut segments) = url.path_segments_mut() {
-        segments.pop_if_empty();
-        for part in path.split('/') {
-            segments.push(part);
-        }
-    }
-    url
 }
 
 #[derive(Debug, Deserialize)]
@@ -446,19 +434,5 @@ mod tests {
     fn no_tracks_key_is_an_empty_answer() {
         assert!(parse_json("{}").is_empty());
         assert!(parse_json(r#"{"tracks":{"items":[]}}"#).is_empty());
-    }
-
-    #[test]
-    fn joins_paths_onto_base_urls() {
-        let base = Url::parse("http://127.0.0.1:9100/spotify/v1").expect("url");
-        assert_eq!(
-            join(&base, "search").as_str(),
-            "http://127.0.0.1:9100/spotify/v1/search"
-        );
-        let base = Url::parse("https://api.spotify.com/v1/").expect("url");
-        assert_eq!(
-            join(&base, "albums/x/tracks").as_str(),
-            "https://api.spotify.com/v1/albums/x/tracks"
-        );
     }
 }

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{errors::classify_error, title::split_title};
-use crate::providers::{http, spotify::join, Provider, ProviderError};
+use crate::providers::{http, Provider, ProviderError};
 
 /// search.list's `maxResults` range is 0–50.
 const MAX_LIMIT: u8 = 50;
@@ -38,7 +38,7 @@ impl Youtube {
         let api_key = http::api_key(settings)?;
         Some(Youtube {
             client: http::client(settings.timeout()),
-            search_url: join(&settings.base_url, "search"),
+            search_url: http::join(&settings.base_url, "search"),
             api_key,
             page_size: settings.page_size.min(MAX_LIMIT),
         })

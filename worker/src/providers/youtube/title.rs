@@ -5,6 +5,8 @@
 //! `Title` on an `Artist - Topic` channel) that this module reads. The table of real titles in
 //! `title_table.rs` is its specification.
 
+use crate::providers::artists;
+
 /// Artist and title recovered from a video title.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SplitTitle {
@@ -457,28 +459,10 @@ fn drop_alias(name: &str) -> &str {
     name
 }
 
-/// The artists named in `s`: collaborations (`A & B`, `A, B`) and features split like Shazam's
-/// subtitles, so the first is the primary artist the catalog matches on (a band named
-/// `X & Y` is split too), aliases dropped.
+/// The artists named in `s`: collaborations and features split as every provider splits them
+/// ([`artists::split`]), aliases dropped.
 fn artist_names(s: &str) -> Vec<String> {
-    let mut parts = vec![trim_separators(s).to_string()];
-    for sep in [
-        " & ",
-        ", ",
-        " feat. ",
-        " ft. ",
-        " featuring ",
-        " Feat. ",
-        " Ft. ",
-        " FEAT. ",
-        " FT. ",
-    ] {
-        parts = parts
-            .iter()
-            .flat_map(|p| p.split(sep).map(str::to_string).collect::<Vec<_>>())
-            .collect();
-    }
-    parts
+    artists::split(trim_separators(s))
         .iter()
         .map(|p| drop_alias(trim_separators(p)).to_string())
         .filter(|p| !p.is_empty())
