@@ -7,6 +7,7 @@
 
 use async_trait::async_trait;
 use chrono::Utc;
+use chrono_tz::Tz;
 use muze_shared::{
     config::ProviderSettings,
     domain::{ProviderName, ProviderTrack},
@@ -30,6 +31,8 @@ pub struct Youtube {
     search_url: Url,
     api_key: SecretString,
     page_size: u8,
+    /// Where the daily quota resets at midnight.
+    quota_zone: Tz,
 }
 
 impl Youtube {
@@ -41,6 +44,8 @@ impl Youtube {
             search_url: http::join(&settings.base_url, "search"),
             api_key,
             page_size: settings.page_size.min(MAX_LIMIT),
+            // Validated when the settings loaded.
+            quota_zone: settings.quota_timezone.parse().unwrap_or(Tz::UTC),
         })
     }
 
@@ -76,7 +81,13 @@ impl Provider for Youtube {
         if !status.is_success() {
             let headers = response.headers().clone();
             let body = response.bytes().await.unwrap_or_default();
-            return Err(classify_error(status, &headers, &body, Utc::now()));
+            return Err(classify_error(
+                status,
+                &headers,
+                &body,
+                Utc::now(),
+                self.quota_zone,
+            ));
         }
         let body: SearchListResponse = http::json(response).await?;
         Ok(parse(body))

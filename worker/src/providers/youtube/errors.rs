@@ -1,12 +1,14 @@
 //! How YouTube says no: Google's error body names a `reason`, and the reason decides.
 //!
 //! Every call spends one unit of the project's search.list bucket (about 100 a day), which
-//! resets at midnight Pacific time, so a quota error means "exhausted until the next Los Angeles
-//! midnight", not "retry in a few seconds"; `rateLimitExceeded` is a short-term limit that passes
+//! resets at midnight Pacific time (`quota_timezone`, `America/Los_Angeles` by default), so a
+//! quota error means "exhausted until the next midnight there" ([`calendar::next_reset`], the
+//! same calendar the limiter counts the quota in), not "retry in a few seconds"; `rateLimitExceeded` is a short-term limit that passes
 //! by itself; anything else is classified by its status like every other provider's.
 
-use chrono::{DateTime, Duration as TimeDelta, NaiveTime, TimeZone, Utc};
-use chrono_tz::America::Los_Angeles;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use muze_shared::rate_limit::calendar;
 use reqwest::{header::HeaderMap, StatusCode};
 use serde::Deserialize;
 
@@ -17,25 +19,13 @@ const DAILY_QUOTA_REASONS: &[&str] = &["quotaExceeded", "dailyLimitExceeded"];
 /// Error reasons meaning "too fast": a short-term limit that passes by itself.
 const RATE_REASONS: &[&str] = &["rateLimitExceeded", "userRateLimitExceeded"];
 
-/// When the daily search quota comes back: the first midnight in America/Los_Angeles strictly
-/// after `now` (23 or 25 hours away on DST change days).
-pub fn next_quota_reset(now: DateTime<Utc>) -> DateTime<Utc> {
-    let today = now.with_timezone(&Los_Angeles).date_naive();
-    today
-        .succ_opt()
-        .map(|tomorrow| tomorrow.and_time(NaiveTime::MIN))
-        // DST changes at 02:00 there, so midnight always exists exactly once.
-        .and_then(|midnight| Los_Angeles.from_local_datetime(&midnight).earliest())
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|| now + TimeDelta::hours(24))
-}
-
 /// Classifies a non-success answer from its status and Google's error body.
 pub(super) fn classify_error(
     status: StatusCode,
     headers: &HeaderMap,
     body: &[u8],
     now: DateTime<Utc>,
+    quota_zone: Tz,
 ) -> ProviderError {
     let reasons: Vec<String> = serde_json::from_slice::<ErrorResponse>(body)
         .map(|b| {
@@ -50,7 +40,7 @@ pub(super) fn classify_error(
     if status == StatusCode::FORBIDDEN || status == StatusCode::TOO_MANY_REQUESTS {
         if has(DAILY_QUOTA_REASONS) {
             return ProviderError::QuotaExhausted {
-                until: Some(next_quota_reset(now)),
+                until: Some(calendar::next_reset(now, quota_zone)),
             };
         }
         if has(RATE_REASONS) {
@@ -103,6 +93,7 @@ mod tests {
             &HeaderMap::new(),
             body,
             at("2026-01-15T12:00:00Z"),
+            chrono_tz::America::Los_Angeles,
         );
         // 04:00 PST on the 15th → midnight PST starting the 16th.
         assert_eq!(
@@ -114,26 +105,22 @@ mod tests {
     }
 
     #[test]
-    fn next_quota_reset_follows_pacific_time_across_dst() {
-        // Summer: PDT is UTC-7; 23:30 PDT on June 30 is already July 1 in UTC.
-        assert_eq!(
-            next_quota_reset(at("2026-07-01T06:30:00Z")),
-            at("2026-07-01T07:00:00Z")
+    fn quota_exceeded_lasts_until_midnight_in_the_configured_zone() {
+        let body = br#"{"error":{"code":403,"errors":[{"domain":"youtube.quota","reason":"quotaExceeded"}]}}"#;
+        let seoul: Tz = "Asia/Seoul".parse().expect("zone");
+        let error = classify_error(
+            StatusCode::FORBIDDEN,
+            &HeaderMap::new(),
+            body,
+            at("2026-01-15T12:00:00Z"),
+            seoul,
         );
-        // Spring forward (8 March 2026): 01:00 PST, the day has 23 hours; midnight after it is PDT.
+        // 21:00 KST on the 15th → midnight KST starting the 16th.
         assert_eq!(
-            next_quota_reset(at("2026-03-08T09:00:00Z")),
-            at("2026-03-09T07:00:00Z")
-        );
-        // Fall back (1 November 2026): 01:00 PDT, the day has 25 hours; midnight after it is PST.
-        assert_eq!(
-            next_quota_reset(at("2026-11-01T08:00:00Z")),
-            at("2026-11-02T08:00:00Z")
-        );
-        // Exactly at midnight: the next one, a day later.
-        assert_eq!(
-            next_quota_reset(at("2026-01-16T08:00:00Z")),
-            at("2026-01-17T08:00:00Z")
+            error,
+            ProviderError::QuotaExhausted {
+                until: Some(at("2026-01-15T15:00:00Z"))
+            }
         );
     }
 
@@ -151,6 +138,7 @@ mod tests {
                 &HeaderMap::new(),
                 body.as_bytes(),
                 now,
+                chrono_tz::America::Los_Angeles,
             )
         };
         assert!(matches!(

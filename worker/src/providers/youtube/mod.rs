@@ -8,5 +8,4 @@ mod title;
 mod title_table;
 
 pub use client::Youtube;
-pub use errors::next_quota_reset;
 pub use title::{split_title, SplitTitle};
