@@ -12,12 +12,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use muze_shared::{
     config::ProviderSettings,
-    domain::{AlbumInfo, ProviderName, ProviderTrack},
+    domain::{AlbumInfo, CrawlPage, ProviderName, ProviderTrack},
 };
 use serde::Deserialize;
 use url::Url;
 
-use super::{http, Listing, Provider, ProviderError};
+use super::{
+    crawler::{self, fan_out, Crawler, Fetched},
+    http, Listing, Provider, ProviderError,
+};
 
 /// Largest page Deezer serves per request.
 const MAX_LIMIT: u8 = 100;
@@ -182,6 +185,55 @@ fn check<T>(error: Option<ErrorObject>, data: Option<Vec<T>>) -> Result<Vec<T>, 
         Some(SERVICE_BUSY) => Err(ProviderError::Transient(describe())),
         Some(DATA_NOT_FOUND) => Ok(Vec::new()),
         _ => Err(ProviderError::Permanent(describe())),
+    }
+}
+
+/// Deezer's new releases: editorial releases and the album chart, then each album's tracks
+/// (which carry the ISRC, and take the album from the listing).
+#[async_trait]
+impl Crawler for Deezer {
+    fn provider(&self) -> &dyn Provider {
+        self
+    }
+
+    async fn fetch(&self, page: &CrawlPage) -> Result<Fetched, ProviderError> {
+        let album_page = |(album_id, album)| CrawlPage::DeezerAlbumTracks {
+            album_id,
+            index: 0,
+            album,
+        };
+        Ok(match page {
+            CrawlPage::DeezerNewReleases { index } => {
+                fan_out(self.new_albums(false, *index).await?, album_page, |index| {
+                    CrawlPage::DeezerNewReleases { index }
+                })
+            }
+            CrawlPage::DeezerChartAlbums { index } => {
+                fan_out(self.new_albums(true, *index).await?, album_page, |index| {
+                    CrawlPage::DeezerChartAlbums { index }
+                })
+            }
+            CrawlPage::DeezerAlbumTracks {
+                album_id,
+                index,
+                album,
+            } => {
+                let listing = self.album_tracks(*album_id, *index, album).await?;
+                Fetched {
+                    tracks: listing.items,
+                    children: listing
+                        .next
+                        .map(|index| CrawlPage::DeezerAlbumTracks {
+                            album_id: *album_id,
+                            index,
+                            album: album.clone(),
+                        })
+                        .into_iter()
+                        .collect(),
+                }
+            }
+            other => return Err(crawler::not_mine(other)),
+        })
     }
 }
 

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use muze_shared::{
     config::ProviderSettings,
-    domain::{ProviderName, ProviderTrack},
+    domain::{CrawlPage, ProviderName, ProviderTrack},
 };
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
@@ -22,7 +22,10 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 use url::Url;
 
-use super::{http, Listing, Provider, ProviderError};
+use super::{
+    crawler::{self, fan_out, Crawler, Fetched},
+    http, Listing, Provider, ProviderError,
+};
 
 /// Spotify's search maximum since February 2026.
 const MAX_LIMIT: u8 = 10;
@@ -374,6 +377,41 @@ fn parse_tracks(items: Vec<Option<TrackObject>>) -> Vec<ProviderTrack> {
             })
         })
         .collect()
+}
+
+/// Spotify's new releases: `tag:new` album search, each album's tracks, each track in full
+/// (only the full object carries the ISRC).
+#[async_trait]
+impl Crawler for Spotify {
+    fn provider(&self) -> &dyn Provider {
+        self
+    }
+
+    async fn fetch(&self, page: &CrawlPage) -> Result<Fetched, ProviderError> {
+        Ok(match page {
+            CrawlPage::SpotifyNewAlbums { offset } => fan_out(
+                self.new_albums(*offset).await?,
+                |album_id| CrawlPage::SpotifyAlbumTracks {
+                    album_id,
+                    offset: 0,
+                },
+                |offset| CrawlPage::SpotifyNewAlbums { offset },
+            ),
+            CrawlPage::SpotifyAlbumTracks { album_id, offset } => fan_out(
+                self.album_tracks(album_id, *offset).await?,
+                |track_id| CrawlPage::SpotifyTrack { track_id },
+                |offset| CrawlPage::SpotifyAlbumTracks {
+                    album_id: album_id.clone(),
+                    offset,
+                },
+            ),
+            CrawlPage::SpotifyTrack { track_id } => Fetched {
+                tracks: self.track(track_id).await?,
+                children: Vec::new(),
+            },
+            other => return Err(crawler::not_mine(other)),
+        })
+    }
 }
 
 #[cfg(test)]
