@@ -525,7 +525,7 @@ mod tests {
     fn builds_without_credentials_and_caps_the_limit() {
         let s = muze_shared::Settings::load_from(None, Vec::<(String, String)>::new())
             .expect("defaults");
-        let deezer = Deezer::new(&s.providers.deezer).expect("keyless");
+        let deezer = Deezer::new(s.providers.get(ProviderName::Deezer)).expect("keyless");
         let request = deezer.request("아이유", 200).expect("request");
         assert_eq!(
             request.url().as_str(),

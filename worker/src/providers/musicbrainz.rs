@@ -339,7 +339,7 @@ mod tests {
     fn builds_without_credentials_and_asks_for_json() {
         let s = muze_shared::Settings::load_from(None, Vec::<(String, String)>::new())
             .expect("defaults");
-        let mb = MusicBrainz::new(&s.providers.musicbrainz).expect("keyless");
+        let mb = MusicBrainz::new(s.providers.get(ProviderName::Musicbrainz)).expect("keyless");
         let request = mb
             .request("Daft Punk: One More Time", 200)
             .expect("request");

@@ -365,9 +365,9 @@ mod tests {
 
     #[test]
     fn needs_a_key_and_sends_rapidapi_headers() {
-        assert!(Shazam::new(&settings(&[]).providers.shazam).is_none());
+        assert!(Shazam::new(settings(&[]).providers.get(ProviderName::Shazam)).is_none());
         let s = settings(&[("MUZE__PROVIDERS__SHAZAM__API_KEY", "rk")]);
-        let shazam = Shazam::new(&s.providers.shazam).expect("configured");
+        let shazam = Shazam::new(s.providers.get(ProviderName::Shazam)).expect("configured");
         let request = shazam.request("fine china", 50).expect("request");
         assert_eq!(
             request.url().as_str(),

@@ -232,7 +232,7 @@ mod tests {
 
     #[test]
     fn needs_an_api_key_and_sends_it_with_the_music_filters() {
-        assert!(Youtube::new(&settings(&[]).providers.youtube).is_none());
+        assert!(Youtube::new(settings(&[]).providers.get(ProviderName::Youtube)).is_none());
         let s = settings(&[
             ("MUZE__PROVIDERS__YOUTUBE__API_KEY", "k3y"),
             (
@@ -241,7 +241,7 @@ mod tests {
             ),
             ("MUZE__PROVIDERS__YOUTUBE__PAGE_SIZE", "7"),
         ]);
-        let youtube = Youtube::new(&s.providers.youtube).expect("configured");
+        let youtube = Youtube::new(s.providers.get(ProviderName::Youtube)).expect("configured");
         let request = youtube.request("아이유 좋은 날", 20).expect("request");
         let url = request.url();
         assert_eq!(url.path(), "/youtube/youtube/v3/search");
