@@ -151,26 +151,29 @@ pub struct WorkerSettings {
     pub crawl_concurrency: u16,
 }
 
-/// Settings of every provider, by name.
+/// Settings of every provider, keyed by name (`providers.<name>.*`, from
+/// `MUZE__PROVIDERS__<P>__*`). Every provider has an entry: each has defaults, and loading
+/// fails on a name that is not a provider.
 #[derive(Debug, Clone, Deserialize)]
-pub struct ProvidersSettings {
-    pub spotify: ProviderSettings,
-    pub youtube: ProviderSettings,
-    pub shazam: ProviderSettings,
-    pub deezer: ProviderSettings,
-    pub musicbrainz: ProviderSettings,
+#[serde(try_from = "BTreeMap<ProviderName, ProviderSettings>")]
+pub struct ProvidersSettings(BTreeMap<ProviderName, ProviderSettings>);
+
+impl TryFrom<BTreeMap<ProviderName, ProviderSettings>> for ProvidersSettings {
+    type Error = String;
+
+    fn try_from(map: BTreeMap<ProviderName, ProviderSettings>) -> Result<Self, Self::Error> {
+        match ProviderName::ALL.into_iter().find(|p| !map.contains_key(p)) {
+            Some(missing) => Err(format!("no settings for provider {missing}")),
+            None => Ok(ProvidersSettings(map)),
+        }
+    }
 }
 
 impl ProvidersSettings {
     /// The settings of one provider.
     pub fn get(&self, name: ProviderName) -> &ProviderSettings {
-        match name {
-            ProviderName::Spotify => &self.spotify,
-            ProviderName::Youtube => &self.youtube,
-            ProviderName::Shazam => &self.shazam,
-            ProviderName::Deezer => &self.deezer,
-            ProviderName::Musicbrainz => &self.musicbrainz,
-        }
+        // Present for every provider: checked when the settings were read (`try_from`).
+        &self.0[&name]
     }
 }
 
@@ -336,46 +339,6 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("worker.metrics_bind", "127.0.0.1:0"),
     // Crawl pages wait on background budget most of the time; a few at once keep it busy.
     ("worker.crawl_concurrency", "4"),
-    ("providers.spotify.base_url", "https://api.spotify.com/v1"),
-    (
-        "providers.spotify.token_url",
-        "https://accounts.spotify.com/api/token",
-    ),
-    // Spotify publishes no number; ~300-400 per rolling 30 s was measured. Stay under the low end.
-    ("providers.spotify.rate_limit", "250/30s"),
-    ("providers.spotify.timeout_ms", "5000"),
-    // Spotify's search maximum since Feb 2026.
-    ("providers.spotify.page_size", "10"),
-    (
-        "providers.youtube.base_url",
-        "https://www.googleapis.com/youtube/v3",
-    ),
-    // search.list has its own bucket of 100 calls a day.
-    ("providers.youtube.rate_limit", "100/1d"),
-    ("providers.youtube.timeout_ms", "5000"),
-    ("providers.youtube.page_size", "10"),
-    ("providers.shazam.base_url", "https://shazam.p.rapidapi.com"),
-    // The Basic RapidAPI plan: 60 a minute.
-    ("providers.shazam.rate_limit", "60/1m"),
-    ("providers.shazam.timeout_ms", "5000"),
-    ("providers.shazam.page_size", "10"),
-    ("providers.deezer.base_url", "https://api.deezer.com"),
-    // Deezer allows 50 per 5 s per IP; leave room for other clients on the same address.
-    ("providers.deezer.rate_limit", "45/5s"),
-    ("providers.deezer.timeout_ms", "5000"),
-    ("providers.deezer.page_size", "10"),
-    (
-        "providers.musicbrainz.base_url",
-        "https://musicbrainz.org/ws/2",
-    ),
-    // One request a second per IP, on average.
-    ("providers.musicbrainz.rate_limit", "1/1s"),
-    ("providers.musicbrainz.timeout_ms", "5000"),
-    ("providers.musicbrainz.page_size", "10"),
-    // Spotify publishes no number: adapt to its 429s below the configured ceiling.
-    ("providers.spotify.adaptive", "true"),
-    ("providers.youtube.daily_quota", "100"),
-    ("providers.youtube.quota_timezone", "America/Los_Angeles"),
     ("limiter.mode", "shared"),
     ("limiter.probe_timeout_ms", "10000"),
     ("limiter.egress", "default"),
@@ -385,7 +348,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("scheduler.crawl_catch_up", "run_once"),
 ];
 
-/// Defaults every provider shares unless `DEFAULTS` says otherwise.
+/// Defaults every provider shares unless its own ([`ProviderName::defaults`]) say otherwise.
 const PROVIDER_DEFAULTS: &[(&str, &str)] = &[
     // Each call's slot is held until one window after its response, which already covers any
     // late arrival; the margin is an extra for operators who want one.
@@ -435,9 +398,9 @@ impl Settings {
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Settings, ConfigError> {
         let mut builder = config::Config::builder();
-        // Shared provider defaults first, so the per-provider ones in DEFAULTS override them.
+        // Shared provider defaults first, so each provider's own override them.
         for name in ProviderName::ALL {
-            for (key, value) in PROVIDER_DEFAULTS {
+            for (key, value) in PROVIDER_DEFAULTS.iter().chain(name.defaults()) {
                 builder = builder.set_default(format!("providers.{name}.{key}"), *value)?;
             }
         }
@@ -693,11 +656,17 @@ mod tests {
         );
         assert_eq!(s.profile, Profile::Production);
         assert!(s.api.cors_origins.is_empty());
-        assert!(s.providers.spotify.adaptive);
-        assert!(!s.providers.deezer.adaptive);
-        assert_eq!(s.providers.youtube.daily_quota, Some(100));
-        assert_eq!(s.providers.youtube.quota_timezone, "America/Los_Angeles");
-        assert_eq!(s.providers.shazam.quota_timezone, "UTC");
+        assert!(s.providers.get(ProviderName::Spotify).adaptive);
+        assert!(!s.providers.get(ProviderName::Deezer).adaptive);
+        assert_eq!(
+            s.providers.get(ProviderName::Youtube).daily_quota,
+            Some(100)
+        );
+        assert_eq!(
+            s.providers.get(ProviderName::Youtube).quota_timezone,
+            "America/Los_Angeles"
+        );
+        assert_eq!(s.providers.get(ProviderName::Shazam).quota_timezone, "UTC");
     }
 
     #[test]
@@ -721,7 +690,7 @@ mod tests {
             s.search.providers,
             vec![ProviderName::Deezer, ProviderName::Spotify]
         );
-        assert_eq!(s.providers.spotify.rate_limit.calls, 40);
+        assert_eq!(s.providers.get(ProviderName::Spotify).rate_limit.calls, 40);
         assert_eq!(s.worker.concurrency, 4);
     }
 
@@ -799,9 +768,19 @@ mod tests {
         assert_eq!(keys, ["k1", "k2"]);
         let admin: Vec<_> = s.api.admin_keys.iter().map(|k| k.expose_secret()).collect();
         assert_eq!(admin, ["0042", "7"]);
-        let secret = s.providers.spotify.client_secret.as_ref().expect("set");
+        let secret = s
+            .providers
+            .get(ProviderName::Spotify)
+            .client_secret
+            .as_ref()
+            .expect("set");
         assert_eq!(secret.expose_secret(), "007");
-        let key = s.providers.shazam.api_key.as_ref().expect("set");
+        let key = s
+            .providers
+            .get(ProviderName::Shazam)
+            .api_key
+            .as_ref()
+            .expect("set");
         assert_eq!(key.expose_secret(), "1e3");
         assert_eq!(
             s.search.providers,
@@ -812,6 +791,47 @@ mod tests {
             ["https://app.example.com", "http://localhost:3000"]
         );
         assert_eq!(s.worker.concurrency, 4);
+    }
+
+    #[test]
+    fn every_provider_is_configured_by_its_env_keys_and_its_own_defaults() {
+        let s = Settings::load_from(
+            None,
+            env(&[
+                (
+                    "MUZE__PROVIDERS__MUSICBRAINZ__BASE_URL",
+                    "http://127.0.0.1:9/mb/ws/2",
+                ),
+                ("MUZE__PROVIDERS__DEEZER__PAGE_SIZE", "25"),
+                ("MUZE__PROVIDERS__YOUTUBE__API_KEY", "k"),
+            ]),
+        )
+        .expect("valid");
+        for name in ProviderName::ALL {
+            let p = s.providers.get(name);
+            let default_url = name
+                .defaults()
+                .iter()
+                .find(|(k, _)| *k == "base_url")
+                .map(|(_, v)| *v)
+                .expect("every provider has a default API root");
+            if name != ProviderName::Musicbrainz {
+                assert_eq!(
+                    p.base_url.as_str().trim_end_matches('/'),
+                    default_url,
+                    "{name}"
+                );
+            }
+            assert_eq!(p.reserve_percent, 20, "{name}: the shared default");
+        }
+        let mb = s.providers.get(ProviderName::Musicbrainz);
+        assert_eq!(mb.base_url.as_str(), "http://127.0.0.1:9/mb/ws/2");
+        assert_eq!(s.providers.get(ProviderName::Deezer).page_size, 25);
+        assert!(s.providers.get(ProviderName::Youtube).api_key.is_some());
+        // A provider we do not have is a configuration error, not silently ignored.
+        let unknown =
+            Settings::load_from(None, env(&[("MUZE__PROVIDERS__NAPSTER__ENABLED", "true")]));
+        assert!(unknown.is_err());
     }
 
     #[test]

@@ -78,7 +78,10 @@ async fn running_search(pool: &PgPool, text: &str) -> Uuid {
         limit: ResultLimit::DEFAULT,
         deadline_at: Utc::now() + chrono::Duration::seconds(60),
     };
-    let id = match searches::create_or_join(pool, &new).await.expect("insert") {
+    let id = match searches::create_or_join(pool, &new, 0)
+        .await
+        .expect("insert")
+    {
         Enqueued::Created(id) => id,
         Enqueued::Joined(id) => panic!("{text:?} joined {id} instead of creating a job"),
     };
@@ -283,6 +286,217 @@ async fn twenty_concurrent_jobs_saving_the_same_song_produce_one_track() {
             // The Spotify and MusicBrainz ids are shared; every other job brought its own provider id.
             assert_eq!(links, 2 + 3 * (JOBS as i64 / 5), "round {round}");
         }
+    })
+    .await;
+}
+
+/// `title` by IU as `provider` describes it, with what that provider knows.
+fn iu(
+    provider: ProviderName,
+    provider_id: &str,
+    title: &str,
+    isrc: Option<&str>,
+    duration_ms: Option<i32>,
+) -> ProviderTrack {
+    ProviderTrack {
+        artists: vec!["IU".to_string()],
+        ..song(provider, provider_id, title, isrc, duration_ms)
+    }
+}
+
+/// Saves one provider answer in its own transaction; the catalog track of each result.
+async fn save(pool: &PgPool, answer: &[ProviderTrack]) -> Vec<Uuid> {
+    let mut tx = pool.begin().await.expect("begin");
+    let saved = tracks::upsert_all(&mut tx, answer).await.expect("upsert");
+    tx.commit().await.expect("commit");
+    saved.ids
+}
+
+/// Pairs of different songs by one artist whose titles share a bracketed segment that is not a
+/// name of either: a performance tag, a concert, a lyric marker, a place.
+const DIFFERENT_SONGS_SHARING_A_SEGMENT: &[(&str, &str)] = &[
+    ("Love poem (PIPELINE)", "Blueming (PIPELINE)"),
+    (
+        "Through the Night (2019 IU Tour Concert Love, poem)",
+        "Unlucky (2019 IU Tour Concert Love, poem)",
+    ),
+    ("Love wins all [가사/Lyrics]", "Shopper [가사/Lyrics]"),
+    ("Palette (Live Clip)", "Eight (Live Clip)"),
+    ("밤편지 (at Olympic Hall)", "좋은 날 (at Olympic Hall)"),
+    ("LILAC [Special Clip]", "Coin [Special Clip]"),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn different_songs_sharing_a_bracketed_segment_and_an_artist_stay_two_tracks() {
+    with_db(|pool| async move {
+        let pool = &pool;
+        for (n, (a, b)) in DIFFERENT_SONGS_SHARING_A_SEGMENT.iter().enumerate() {
+            // Act: both in one YouTube answer, then each again in answers of their own.
+            let together = save(
+                pool,
+                &[
+                    iu(ProviderName::Youtube, &format!("a{n}"), a, None, None),
+                    iu(ProviderName::Youtube, &format!("b{n}"), b, None, None),
+                ],
+            )
+            .await;
+            let alone_a = save(
+                pool,
+                &[iu(ProviderName::Deezer, &format!("a{n}"), a, None, None)],
+            )
+            .await;
+            let alone_b = save(
+                pool,
+                &[iu(ProviderName::Deezer, &format!("b{n}"), b, None, None)],
+            )
+            .await;
+
+            // Assert
+            assert_ne!(
+                together[0], together[1],
+                "{a:?} and {b:?} merged in one answer"
+            );
+            assert_ne!(
+                alone_a[0], alone_b[0],
+                "{a:?} and {b:?} merged across answers"
+            );
+            assert_eq!(
+                alone_a[0], together[0],
+                "{a:?} from two providers is one track"
+            );
+            assert_eq!(
+                alone_b[0], together[1],
+                "{b:?} from two providers is one track"
+            );
+        }
+        let titles: Vec<(String,)> = sqlx::query_as("SELECT title FROM tracks ORDER BY title")
+            .fetch_all(pool)
+            .await
+            .expect("titles");
+        assert_eq!(
+            titles.len(),
+            2 * DIFFERENT_SONGS_SHARING_A_SEGMENT.len(),
+            "{titles:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_results_of_one_answer_are_one_track_only_when_the_provider_gives_one_isrc() {
+    with_db(|pool| async move {
+        let pool = &pool;
+        // Two videos of one song (an MV and a live clip): YouTube says two recordings.
+        let videos = save(
+            pool,
+            &[
+                iu(ProviderName::Youtube, "mv", "Love poem", None, None),
+                iu(ProviderName::Youtube, "live", "Love poem", None, None),
+            ],
+        )
+        .await;
+        assert_ne!(videos[0], videos[1]);
+        // Two Deezer entries of one song with durations alike but no ISRC: still two.
+        let entries = save(
+            pool,
+            &[
+                iu(ProviderName::Deezer, "1", "Celebrity", None, Some(195_000)),
+                iu(ProviderName::Deezer, "2", "Celebrity", None, Some(195_500)),
+            ],
+        )
+        .await;
+        assert_ne!(entries[0], entries[1]);
+        // Two Spotify entries (single and album) with one ISRC: one recording, two links.
+        let releases = save(
+            pool,
+            &[
+                iu(
+                    ProviderName::Spotify,
+                    "single",
+                    "strawberry moon",
+                    Some("KRA302100123"),
+                    Some(205_000),
+                ),
+                iu(
+                    ProviderName::Spotify,
+                    "album",
+                    "strawberry moon",
+                    Some("KRA302100123"),
+                    Some(205_000),
+                ),
+            ],
+        )
+        .await;
+        assert_eq!(releases[0], releases[1]);
+        assert_eq!(count(pool, "SELECT count(*) FROM tracks").await, 5);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_same_song_from_two_providers_stays_one_track() {
+    with_db(|pool| async move {
+        let pool = &pool;
+        // (first provider's result, second provider's result, why they are one song)
+        let pairs = [
+            (
+                iu(
+                    ProviderName::Spotify,
+                    "s1",
+                    "Blueming",
+                    Some("KRA381901234"),
+                    Some(217_000),
+                ),
+                iu(
+                    ProviderName::Deezer,
+                    "d1",
+                    "Blueming",
+                    Some("KRA381901234"),
+                    Some(217_000),
+                ),
+                "the same ISRC",
+            ),
+            (
+                iu(
+                    ProviderName::Spotify,
+                    "s2",
+                    "Palette (feat. G-DRAGON)",
+                    None,
+                    Some(217_800),
+                ),
+                iu(ProviderName::Deezer, "d2", "Palette", None, Some(218_000)),
+                "title, artist and duration",
+            ),
+            (
+                iu(ProviderName::Spotify, "s3", "좋은 날", None, Some(233_000)),
+                iu(ProviderName::Youtube, "y3", "Good Day(좋은 날)", None, None),
+                "a translated title, the other provider knowing no duration",
+            ),
+            (
+                iu(ProviderName::Deezer, "d4", "Love poem", None, Some(258_000)),
+                iu(
+                    ProviderName::Musicbrainz,
+                    "m4",
+                    "Love Poem",
+                    None,
+                    Some(259_000),
+                ),
+                "title in other case, artist and duration",
+            ),
+        ];
+        for (first, second, why) in &pairs {
+            let a = save(pool, std::slice::from_ref(first)).await;
+            let b = save(pool, std::slice::from_ref(second)).await;
+            assert_eq!(
+                a, b,
+                "{} and {} are one track by {why}",
+                first.title, second.title
+            );
+        }
+        assert_eq!(
+            count(pool, "SELECT count(*) FROM tracks").await,
+            pairs.len() as i64
+        );
     })
     .await;
 }

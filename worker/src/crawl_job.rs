@@ -25,7 +25,7 @@ use lapin::message::Delivery;
 use muze_shared::{
     crawl::publish_pages,
     db::crawls::{self, PageClaim},
-    domain::{CrawlPage, ProviderName, ProviderTrack},
+    domain::{CrawlPage, ProviderName},
     queue::{Broker, CrawlMessage},
     rate_limit::{Priority, RateLimiter},
 };
@@ -33,9 +33,7 @@ use sqlx::PgPool;
 
 use crate::{
     delivery::{self, finish},
-    providers::{
-        budgeted_call, deezer::Deezer, spotify::Spotify, Budgeted, Listing, Provider, ProviderError,
-    },
+    providers::{budgeted_call, Budgeted, Crawler, Crawlers, Fetched, ProviderError},
 };
 
 /// Failed calls of one page before it fails for good.
@@ -51,10 +49,8 @@ pub struct CrawlContext {
     pub pool: PgPool,
     pub broker: Arc<Broker>,
     pub limiter: Arc<RateLimiter>,
-    /// `None` when Spotify is disabled or has no credentials on this worker.
-    pub spotify: Option<Arc<Spotify>>,
-    /// `None` when Deezer is disabled.
-    pub deezer: Option<Arc<Deezer>>,
+    /// The crawlers of the providers enabled (and with credentials) on this worker.
+    pub crawlers: Crawlers,
     /// How long a page's lease holds.
     pub lease_secs: u64,
 }
@@ -75,13 +71,6 @@ impl From<sqlx::Error> for PageError {
     fn from(e: sqlx::Error) -> Self {
         PageError::Store(e)
     }
-}
-
-/// What one call found.
-#[derive(Debug, Default)]
-struct Fetched {
-    tracks: Vec<ProviderTrack>,
-    children: Vec<CrawlPage>,
 }
 
 /// Handles one delivery of the crawl queue: reads it, runs the page, settles the delivery.
@@ -111,7 +100,7 @@ pub async fn run(ctx: &CrawlContext, message: &CrawlMessage) -> Result<(), PageE
         PageClaim::Missing => return Err(PageError::Poison("no crawl page with this key".into())),
     };
     let provider = page.provider();
-    if provider_of(ctx, provider).is_none() {
+    if crawler_of(ctx, provider).is_none() {
         let reason = format!(
             "{provider} is not configured on this worker (MUZE__PROVIDERS__{}__*)",
             provider.env_name()
@@ -185,13 +174,9 @@ pub async fn run(ctx: &CrawlContext, message: &CrawlMessage) -> Result<(), PageE
     }
 }
 
-/// The page's provider as a [`Provider`], when this worker has it configured.
-fn provider_of(ctx: &CrawlContext, provider: ProviderName) -> Option<&dyn Provider> {
-    match provider {
-        ProviderName::Spotify => ctx.spotify.as_deref().map(|p| p as &dyn Provider),
-        ProviderName::Deezer => ctx.deezer.as_deref().map(|p| p as &dyn Provider),
-        _ => None,
-    }
+/// The crawler of the page's provider, when this worker has it configured.
+fn crawler_of(ctx: &CrawlContext, provider: ProviderName) -> Option<&dyn Crawler> {
+    ctx.crawlers.get(&provider).map(|c| c.as_ref())
 }
 
 /// Makes the page's call under a background grant, waiting in place up to
@@ -202,7 +187,7 @@ async fn call_with_budget(
     provider: ProviderName,
     page: &CrawlPage,
 ) -> Result<Result<Fetched, ProviderError>, Duration> {
-    let Some(handle) = provider_of(ctx, provider) else {
+    let Some(crawler) = crawler_of(ctx, provider) else {
         return Ok(Err(ProviderError::Permanent(
             "provider not configured".into(),
         )));
@@ -211,9 +196,12 @@ async fn call_with_budget(
     let in_place = MAX_WAIT_IN_PLACE.min(Duration::from_secs(ctx.lease_secs) / 3);
     let give_up_at = Instant::now() + in_place;
     loop {
-        match budgeted_call(handle, &ctx.limiter, Priority::Background, || {
-            fetch(ctx, page)
-        })
+        match budgeted_call(
+            crawler.provider(),
+            &ctx.limiter,
+            Priority::Background,
+            || crawler.fetch(page),
+        )
         .await
         {
             Budgeted::Called(fetched) => return Ok(fetched),
@@ -225,79 +213,6 @@ async fn call_with_budget(
                 tokio::time::sleep(wait).await;
             }
         }
-    }
-}
-
-/// The page's one provider call, and what it leads to.
-async fn fetch(ctx: &CrawlContext, page: &CrawlPage) -> Result<Fetched, ProviderError> {
-    let unconfigured = || ProviderError::Permanent("provider not configured".into());
-    let spotify = || ctx.spotify.as_deref().ok_or_else(unconfigured);
-    let deezer = || ctx.deezer.as_deref().ok_or_else(unconfigured);
-    Ok(match page {
-        CrawlPage::SpotifyNewAlbums { offset } => {
-            let albums = spotify()?.new_albums(*offset).await?;
-            fan_out(
-                albums,
-                |album_id| CrawlPage::SpotifyAlbumTracks {
-                    album_id,
-                    offset: 0,
-                },
-                |offset| CrawlPage::SpotifyNewAlbums { offset },
-            )
-        }
-        CrawlPage::SpotifyAlbumTracks { album_id, offset } => {
-            let tracks = spotify()?.album_tracks(album_id, *offset).await?;
-            fan_out(
-                tracks,
-                |track_id| CrawlPage::SpotifyTrack { track_id },
-                |offset| CrawlPage::SpotifyAlbumTracks {
-                    album_id: album_id.clone(),
-                    offset,
-                },
-            )
-        }
-        CrawlPage::SpotifyTrack { track_id } => Fetched {
-            tracks: spotify()?.track(track_id).await?,
-            children: Vec::new(),
-        },
-        CrawlPage::DeezerNewReleases { index } => fan_out(
-            deezer()?.new_albums(false, *index).await?,
-            |album_id| CrawlPage::DeezerAlbumTracks { album_id, index: 0 },
-            |index| CrawlPage::DeezerNewReleases { index },
-        ),
-        CrawlPage::DeezerChartAlbums { index } => fan_out(
-            deezer()?.new_albums(true, *index).await?,
-            |album_id| CrawlPage::DeezerAlbumTracks { album_id, index: 0 },
-            |index| CrawlPage::DeezerChartAlbums { index },
-        ),
-        CrawlPage::DeezerAlbumTracks { album_id, index } => {
-            let listing = deezer()?.album_tracks(*album_id, *index).await?;
-            Fetched {
-                tracks: listing.items,
-                children: listing
-                    .next
-                    .map(|index| CrawlPage::DeezerAlbumTracks {
-                        album_id: *album_id,
-                        index,
-                    })
-                    .into_iter()
-                    .collect(),
-            }
-        }
-    })
-}
-
-/// Child pages of a listing: one per item, then the listing's next page.
-fn fan_out<T>(
-    listing: Listing<T>,
-    item: impl Fn(T) -> CrawlPage,
-    next: impl Fn(u32) -> CrawlPage,
-) -> Fetched {
-    let mut children: Vec<CrawlPage> = listing.items.into_iter().map(item).collect();
-    children.extend(listing.next.map(next));
-    Fetched {
-        tracks: Vec::new(),
-        children,
     }
 }
 
@@ -398,36 +313,6 @@ async fn settle(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn listings_fan_out_into_items_then_the_next_page() {
-        let fetched = fan_out(
-            Listing {
-                items: vec![7u64, 8],
-                next: Some(100),
-            },
-            |album_id| CrawlPage::DeezerAlbumTracks { album_id, index: 0 },
-            |index| CrawlPage::DeezerNewReleases { index },
-        );
-        let keys: Vec<String> = fetched.children.iter().map(CrawlPage::key).collect();
-        assert_eq!(
-            keys,
-            [
-                "deezer:album:7:0",
-                "deezer:album:8:0",
-                "deezer:releases:100"
-            ]
-        );
-        let last = fan_out(
-            Listing::<u64> {
-                items: vec![],
-                next: None,
-            },
-            |album_id| CrawlPage::DeezerAlbumTracks { album_id, index: 0 },
-            |index| CrawlPage::DeezerNewReleases { index },
-        );
-        assert!(last.children.is_empty());
-    }
 
     #[test]
     fn transient_failures_back_off_longer_each_time() {

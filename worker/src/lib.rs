@@ -83,8 +83,7 @@ impl Worker {
             pool: pool.clone(),
             broker: broker.clone(),
             limiter: limiter.clone(),
-            spotify: providers::crawl_spotify(&settings),
-            deezer: providers::crawl_deezer(&settings),
+            crawlers: providers::build_crawlers(&settings),
             lease_secs: settings.worker.lease_secs,
         };
         Ok(Worker {

@@ -112,6 +112,84 @@ async fn fifty_identical_new_searches_through_two_apis_share_one_job_and_one_ups
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_identical_searches_sent_over_the_instant_the_first_completes_make_one_upstream_call(
+) {
+    // Latency 0: the job finishes while the searches are still arriving.
+    let system = System::start(Options::default()).await;
+    const SEARCHES: usize = 100;
+    const QUERY: &str = "Ditto NewJeans";
+    let post = |system: &System| {
+        let url = format!("{}/v1/searches", system.api_url);
+        let http = system.http.clone();
+        tokio::spawn(async move {
+            let response = http
+                .post(url)
+                .bearer_auth(KEY)
+                .json(&json!({ "query": QUERY }))
+                .send()
+                .await
+                .expect("POST");
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.expect("json"))
+        })
+    };
+
+    // Act: a stream of searches, half of it sent while the first is in flight and the other
+    // half the moment it has finished.
+    let db = system.db().await;
+    let succeeded = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM searches WHERE status = 'succeeded'")
+            .fetch_one(&db)
+            .await
+            .expect("status")
+            > 0
+    };
+    let mut posts = vec![post(&system)];
+    let mut sent_before_done = 0;
+    while posts.len() < SEARCHES / 2 && !succeeded().await {
+        sent_before_done += 1;
+        posts.push(post(&system));
+    }
+    let started = Instant::now();
+    while !succeeded().await {
+        assert!(started.elapsed() < DONE, "the first search never finished");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    while posts.len() < SEARCHES {
+        posts.push(post(&system));
+    }
+    let (status, first) = posts.remove(0).await.expect("task");
+    assert_eq!(status, 202, "{first}");
+    let first_id = first["id"].as_str().expect("id").to_string();
+
+    // Assert: every search got the first one's job or its answer; one call upstream.
+    let mut from_catalog = 0;
+    for post in posts {
+        let (status, body) = post.await.expect("task");
+        assert!(status == 202 || status == 200, "{status} {body}");
+        assert_eq!(body["id"], first_id, "another job: {body}");
+        if status == 200 {
+            from_catalog += 1;
+        }
+    }
+    assert!(
+        sent_before_done > 0,
+        "the first search finished before any other was sent"
+    );
+    assert!(
+        from_catalog > 0,
+        "no search arrived after the first finished"
+    );
+    assert_eq!(system.sim_calls("spotify", "/v1/search").await, 1);
+    let jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM searches")
+        .fetch_one(&db)
+        .await
+        .expect("count");
+    assert_eq!(jobs, 1);
+    system.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_stale_answer_is_served_at_once_and_refreshed_once() {
     let system = System::start(Options {
         extra_env: vec![("MUZE__SEARCH__CACHE_TTL_SECS".into(), "1".into())],

@@ -229,3 +229,54 @@ async fn pages_whose_messages_were_lost_are_published_again_by_the_sweeper() {
     assert_catalog_holds_each_once(&pool, &songs).await;
     system.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deezer_crawl_stores_album_cover_and_release_date_for_every_track() {
+    // Deezer alone: its album track lists name no album, so all of it comes from the listing.
+    let system = System::start(Options {
+        extra_env: vec![("MUZE__CRAWL__SOURCES".into(), "deezer".into())],
+        ..Options::default()
+    })
+    .await;
+    let pool = system.db().await;
+    let songs = system.add_releases(3, 4).await;
+
+    let crawl = system.start_crawl(&pool).await;
+    let view = system.wait_crawl(&pool, crawl, CRAWL_TIMEOUT).await;
+
+    assert_eq!(view.status, CrawlStatus::Succeeded, "{view:?}");
+    assert_eq!(view.tracks_added, songs.len() as i64, "{view:?}");
+    let (not_deezer,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM track_links WHERE provider <> 'deezer'")
+            .fetch_one(&pool)
+            .await
+            .expect("links");
+    assert_eq!(not_deezer, 0, "Deezer alone was crawled");
+    for song in &songs {
+        let isrc = song["isrc"].as_str().expect("isrc");
+        let (album, image_url, release_date): (Option<String>, Option<String>, Option<String>) =
+            sqlx::query_as("SELECT album, image_url, release_date FROM tracks WHERE isrc = $1")
+                .bind(isrc)
+                .fetch_one(&pool)
+                .await
+                .expect("stored");
+        let album = album.unwrap_or_else(|| panic!("{isrc} has no album"));
+        assert!(!album.is_empty());
+        let image_url = image_url.unwrap_or_else(|| panic!("{isrc} has no cover"));
+        assert!(image_url.starts_with("https://"), "{image_url}");
+        assert_eq!(
+            release_date.as_deref(),
+            song["release_date"].as_str(),
+            "{isrc} carries its album's release date"
+        );
+    }
+    // Tracks of one album carry the same album and cover.
+    let per_album: Vec<(i64,)> = sqlx::query_as(
+        "SELECT count(DISTINCT (album, image_url)) FROM tracks GROUP BY release_date, album",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("albums");
+    assert!(per_album.iter().all(|(n,)| *n == 1), "{per_album:?}");
+    system.shutdown().await;
+}

@@ -6,6 +6,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use muze_shared::domain::ProviderName;
 use muze_worker::job_error::MAX_TRANSIENT_RETRIES;
 use serde_json::{json, Value};
 use support::{catalog_queries, Options, System};
@@ -215,7 +216,7 @@ async fn an_expired_spotify_token_is_refreshed_once_and_the_search_still_succeed
     let status = system
         .limiter()
         .await
-        .status(muze_shared::domain::ProviderName::Spotify)
+        .status(ProviderName::Spotify)
         .await
         .expect("status");
     assert_eq!(status.calls_in_window, 3, "one grant per call sent");
@@ -457,10 +458,26 @@ async fn a_provider_without_credentials_is_disabled_and_keyless_providers_need_n
     })
     .await;
     let settings = system.settings();
-    assert!(settings.providers.spotify.client_id.is_none());
-    assert!(settings.providers.spotify.client_secret.is_none());
-    assert!(settings.providers.deezer.api_key.is_none());
-    assert!(settings.providers.musicbrainz.api_key.is_none());
+    assert!(settings
+        .providers
+        .get(ProviderName::Spotify)
+        .client_id
+        .is_none());
+    assert!(settings
+        .providers
+        .get(ProviderName::Spotify)
+        .client_secret
+        .is_none());
+    assert!(settings
+        .providers
+        .get(ProviderName::Deezer)
+        .api_key
+        .is_none());
+    assert!(settings
+        .providers
+        .get(ProviderName::Musicbrainz)
+        .api_key
+        .is_none());
 
     // Act
     let from_deezer = search_done(&system, "Dynamite BTS").await;

@@ -110,7 +110,7 @@ pub async fn create(
     }
     // Only a search that goes upstream spends the key's search allowance.
     client_limit::spend(&state, &caller, Class::Searches).await?;
-    let enqueued = searches::create_or_join(&state.pool, &new).await?;
+    let enqueued = searches::create_or_join(&state.pool, &new, state.search.cache_ttl_secs).await?;
     if let Enqueued::Created(id) = enqueued {
         publish(&state, id, &new, false).await?;
     }
@@ -164,7 +164,9 @@ async fn from_catalog(
 /// stale answer is refreshed once however many users ask meanwhile.
 async fn refresh_in_background(state: &AppState, new: &NewSearch) {
     let outcome = async {
-        if let Enqueued::Created(id) = searches::create_or_join(&state.pool, new).await? {
+        if let Enqueued::Created(id) =
+            searches::create_or_join(&state.pool, new, state.search.cache_ttl_secs).await?
+        {
             publish(state, id, new, true).await?;
         }
         Ok::<(), ApiError>(())

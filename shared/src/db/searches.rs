@@ -29,7 +29,8 @@ pub struct NewSearch {
 pub enum Enqueued {
     /// A new job row; its message still has to be published.
     Created(Uuid),
-    /// The same normalized search was already queued or running: share its job.
+    /// The same normalized search was already queued or running, or finished with an answer
+    /// after this request arrived: share its job (and its stored answer).
     Joined(Uuid),
 }
 
@@ -41,12 +42,55 @@ impl Enqueued {
     }
 }
 
-/// Inserts a queued job, or returns the in-flight job of the same normalized search. The
-/// unique partial index `searches_in_flight` makes this hold across any number of API
+/// Inserts a queued job, or returns the in-flight job of the same normalized search, or its
+/// answer stored less than `fresh_secs` ago (the catalog's freshness, `search.cache_ttl_secs`).
+/// The unique partial index `searches_in_flight` makes this hold across any number of API
 /// processes.
-pub async fn create_or_join(pool: &PgPool, new: &NewSearch) -> Result<Enqueued, sqlx::Error> {
+///
+/// The order of the three steps closes the gap where a request misses both the in-flight job
+/// and its answer: a request that found no stored answer may reach this point just after the
+/// identical job committed. It looks for the job in flight first, then (in a later snapshot)
+/// for a fresh answer, and only then inserts; a job that was in flight at the first look is
+/// therefore either joined or seen finished at the second. Freshness, not "finished after
+/// this request arrived", decides: a job's `finished_at` is its transaction's start, which
+/// can precede a request that still missed its commit. A stale answer being refreshed does
+/// not count, so its refresh is queued.
+pub async fn create_or_join(
+    pool: &PgPool,
+    new: &NewSearch,
+    fresh_secs: u64,
+) -> Result<Enqueued, sqlx::Error> {
     // The in-flight job can finish between our conflict and our read; then try again.
     for _ in 0..3 {
+        let existing: Option<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM searches
+             WHERE normalized_query = $1 AND search_type = $2 AND result_limit = $3
+               AND status IN ('queued', 'running')",
+        )
+        .bind(new.normalized.as_str())
+        .bind(new.search_type.as_str())
+        .bind(i16::from(new.limit.get()))
+        .fetch_optional(pool)
+        .await?;
+        if let Some(id) = existing {
+            return Ok(Enqueued::Joined(id));
+        }
+        let answered: Option<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM searches
+             WHERE normalized_query = $1 AND search_type = $2 AND result_limit = $3
+               AND status = 'succeeded' AND finished_at >= now() - make_interval(secs => $4)
+             ORDER BY finished_at DESC
+             LIMIT 1",
+        )
+        .bind(new.normalized.as_str())
+        .bind(new.search_type.as_str())
+        .bind(i16::from(new.limit.get()))
+        .bind(fresh_secs as f64)
+        .fetch_optional(pool)
+        .await?;
+        if let Some(id) = answered {
+            return Ok(Enqueued::Joined(id));
+        }
         let inserted: Option<Uuid> = sqlx::query_scalar(
             "INSERT INTO searches (id, query, normalized_query, search_type, result_limit, deadline_at)
              VALUES ($1, $2, $3, $4, $5, $6)
@@ -65,19 +109,6 @@ pub async fn create_or_join(pool: &PgPool, new: &NewSearch) -> Result<Enqueued, 
         .await?;
         if let Some(id) = inserted {
             return Ok(Enqueued::Created(id));
-        }
-        let existing: Option<Uuid> = sqlx::query_scalar(
-            "SELECT id FROM searches
-             WHERE normalized_query = $1 AND search_type = $2 AND result_limit = $3
-               AND status IN ('queued', 'running')",
-        )
-        .bind(new.normalized.as_str())
-        .bind(new.search_type.as_str())
-        .bind(i16::from(new.limit.get()))
-        .fetch_optional(pool)
-        .await?;
-        if let Some(id) = existing {
-            return Ok(Enqueued::Joined(id));
         }
     }
     Err(sqlx::Error::Protocol(

@@ -3,11 +3,13 @@
 //!
 //! A provider result joins an existing track by, in order: its own provider link, its ISRC,
 //! or its match key (normalized title + primary artist) with durations within
-//! [`DURATION_TOLERANCE_MS`]. Concurrent writers of the same song serialize on transaction-level
+//! [`DURATION_TOLERANCE_MS`] — except that two results of one answer share a track by match
+//! key only across providers: within one provider's answer, only its own word (the same
+//! ISRC) makes two results one recording. Concurrent writers of the same song serialize on transaction-level
 //! advisory locks taken in one global order (so they cannot deadlock each other), and the unique
 //! ISRC index and link primary key make a duplicate impossible even for code that skips them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use sqlx::{types::Json, PgExecutor, Postgres, Transaction};
 use uuid::Uuid;
@@ -183,6 +185,11 @@ pub async fn upsert_all(
     let mut new_tracks: Vec<(Uuid, &ProviderTrack, &[String])> = Vec::new();
     let mut fills: Vec<(Uuid, &ProviderTrack, Option<&str>, &[String])> = Vec::new();
     let mut new_links: Vec<(&ProviderTrack, Uuid)> = Vec::new();
+    // Tracks a provider's result has already landed on in this answer. Another result of the
+    // same answer joins one of them only when the provider itself says it is the same
+    // recording (the same link or ISRC), never by title and artist: a provider listing two
+    // results means two recordings (an MV and a live clip of one song, say).
+    let mut landed: HashSet<(Uuid, &str)> = HashSet::new();
     for (t, keys) in found.iter().zip(&match_keys) {
         let link = (t.provider.as_str().to_string(), t.provider_id.clone());
         let existing = links
@@ -191,9 +198,14 @@ pub async fn upsert_all(
             .or_else(|| t.isrc.as_ref().and_then(|i| isrc_owner.get(i).cloned()))
             .or_else(|| {
                 keys.iter().find_map(|key| {
-                    candidates
-                        .get(key)
-                        .and_then(|c| c.iter().find(|k| same_recording(k, t)).cloned())
+                    candidates.get(key).and_then(|c| {
+                        c.iter()
+                            .find(|k| {
+                                same_recording(k, t)
+                                    && !landed.contains(&(k.id, t.provider.as_str()))
+                            })
+                            .cloned()
+                    })
                 })
             });
         let id = match existing {
@@ -247,6 +259,7 @@ pub async fn upsert_all(
             });
             new_links.push((t, id));
         }
+        landed.insert((id, t.provider.as_str()));
         ids.push(id);
     }
     insert_new(tx, &new_tracks).await?;

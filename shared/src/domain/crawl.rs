@@ -26,8 +26,24 @@ pub enum CrawlPage {
     DeezerNewReleases { index: u32 },
     /// Deezer `GET /chart/0/albums`.
     DeezerChartAlbums { index: u32 },
-    /// Deezer `GET /album/{id}/tracks` (tracks with ISRC).
-    DeezerAlbumTracks { album_id: u64, index: u32 },
+    /// Deezer `GET /album/{id}/tracks` (tracks with ISRC). Its items carry no album, so the
+    /// page carries what the listing that named the album said of it.
+    DeezerAlbumTracks {
+        album_id: u64,
+        index: u32,
+        /// Pages published before albums travelled with them have none.
+        #[serde(default)]
+        album: AlbumInfo,
+    },
+}
+
+/// What an album listing says of an album, for the tracks fetched from it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlbumInfo {
+    pub title: Option<String>,
+    pub cover_url: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub release_date: Option<String>,
 }
 
 impl CrawlPage {
@@ -41,7 +57,9 @@ impl CrawlPage {
             CrawlPage::SpotifyTrack { track_id } => format!("spotify:track:{track_id}"),
             CrawlPage::DeezerNewReleases { index } => format!("deezer:releases:{index}"),
             CrawlPage::DeezerChartAlbums { index } => format!("deezer:chart:{index}"),
-            CrawlPage::DeezerAlbumTracks { album_id, index } => {
+            CrawlPage::DeezerAlbumTracks {
+                album_id, index, ..
+            } => {
                 format!("deezer:album:{album_id}:{index}")
             }
         }
@@ -96,6 +114,11 @@ mod tests {
             CrawlPage::DeezerAlbumTracks {
                 album_id: 7,
                 index: 25,
+                album: AlbumInfo {
+                    title: Some("Discovery".into()),
+                    cover_url: None,
+                    release_date: Some("2001-03-07".into()),
+                },
             },
         ];
         let keys: std::collections::HashSet<String> = pages.iter().map(CrawlPage::key).collect();
@@ -108,6 +131,21 @@ mod tests {
                 page
             );
         }
+    }
+
+    #[test]
+    fn an_album_page_published_without_its_album_still_reads() {
+        let page: CrawlPage =
+            serde_json::from_str(r#"{"kind":"deezer_album_tracks","album_id":302127,"index":0}"#)
+                .expect("old message");
+        assert_eq!(
+            page,
+            CrawlPage::DeezerAlbumTracks {
+                album_id: 302127,
+                index: 0,
+                album: AlbumInfo::default()
+            }
+        );
     }
 
     #[test]

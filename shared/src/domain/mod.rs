@@ -8,7 +8,7 @@ mod search;
 pub mod song_identity;
 mod track;
 
-pub use crawl::{CrawlPage, CRAWL_SOURCES};
+pub use crawl::{AlbumInfo, CrawlPage, CRAWL_SOURCES};
 pub use provider::{ProviderName, UnknownProvider};
 pub use query::{normalize_text, NormalizedQuery, Query, QueryError, ResultLimit, SearchType};
 pub use rate_limit::{RateLimit, RateLimitParseError};

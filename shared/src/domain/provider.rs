@@ -4,7 +4,8 @@ use std::{fmt, str::FromStr};
 
 use serde::{Deserialize, Serialize};
 
-/// An upstream music API. Adding one is adding a variant, a client file and a config section.
+/// An upstream music API. Adding one is adding a variant here (the compiler then asks for its
+/// name and defaults below), its module in the worker with its registry line, and its sim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ProviderName {
@@ -38,6 +39,55 @@ impl ProviderName {
             ProviderName::Shazam => "shazam",
             ProviderName::Deezer => "deezer",
             ProviderName::Musicbrainz => "musicbrainz",
+        }
+    }
+
+    /// The provider's own configuration defaults (`providers.<name>.<key>`), over the ones
+    /// every provider shares: its real API root, its published (or measured) limit, its page
+    /// size, and what else it needs.
+    pub fn defaults(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            ProviderName::Spotify => &[
+                ("base_url", "https://api.spotify.com/v1"),
+                ("token_url", "https://accounts.spotify.com/api/token"),
+                // Spotify publishes no number; ~300-400 per rolling 30 s was measured. Stay
+                // under the low end, and adapt to its 429s below that ceiling.
+                ("rate_limit", "250/30s"),
+                ("adaptive", "true"),
+                ("timeout_ms", "5000"),
+                // Spotify's search maximum since Feb 2026.
+                ("page_size", "10"),
+            ],
+            ProviderName::Youtube => &[
+                ("base_url", "https://www.googleapis.com/youtube/v3"),
+                // search.list has its own bucket of 100 calls a day, reset at Pacific midnight.
+                ("rate_limit", "100/1d"),
+                ("daily_quota", "100"),
+                ("quota_timezone", "America/Los_Angeles"),
+                ("timeout_ms", "5000"),
+                ("page_size", "10"),
+            ],
+            ProviderName::Shazam => &[
+                ("base_url", "https://shazam.p.rapidapi.com"),
+                // The Basic RapidAPI plan: 60 a minute.
+                ("rate_limit", "60/1m"),
+                ("timeout_ms", "5000"),
+                ("page_size", "10"),
+            ],
+            ProviderName::Deezer => &[
+                ("base_url", "https://api.deezer.com"),
+                // Deezer allows 50 per 5 s per IP; leave room for other clients on the address.
+                ("rate_limit", "45/5s"),
+                ("timeout_ms", "5000"),
+                ("page_size", "10"),
+            ],
+            ProviderName::Musicbrainz => &[
+                ("base_url", "https://musicbrainz.org/ws/2"),
+                // One request a second per IP, on average.
+                ("rate_limit", "1/1s"),
+                ("timeout_ms", "5000"),
+                ("page_size", "10"),
+            ],
         }
     }
 

@@ -2,7 +2,11 @@
 //!
 //! Providers name one song differently: Spotify "좋은 날", YouTube "Good Day(좋은 날)". A
 //! title's variants are the whole title, the part outside brackets, and each bracketed part
-//! that is another name rather than a decoration ("feat. X", "Remastered 2011", "Live").
+//! that is another name of the song: a translation or transliteration, written in another
+//! script than the rest ("좋은 날" beside "Good Day"). Anything else in brackets (a version
+//! "feat. X", "Remastered 2011"; a performance tag "Live Clip", "PIPELINE"; a concert "2019 IU
+//! Tour Concert"; a lyric marker "가사/Lyrics"; a place "at Olympic Hall") is not a name: two
+//! different songs by one artist often share one, and taking it for a title would merge them.
 //! Match keys pair each variant with the primary artist; identity keys are what a query naming
 //! exactly that title and artist normalizes to once spaces are removed ("iu 좋은 날", "좋은날 IU",
 //! "IU - 좋은 날" all give one of them). A query equal to an identity key names the song with
@@ -48,6 +52,11 @@ const DECORATIONS: &[&str] = &[
     "korean",
     "sped up",
     "slowed",
+    "at",
+    "in",
+    "on",
+    "@",
+    "가사",
 ];
 
 /// Words that mark a bracketed part as a version wherever they stand ("Performance ver.1").
@@ -65,7 +74,43 @@ const VERSION_WORDS: &[&str] = &[
     "inst",
     "instrumental",
     "acoustic",
+    "lyrics",
+    "lyric",
+    "concert",
+    "tour",
+    "clip",
+    "stage",
+    "session",
+    "showcase",
+    "festival",
+    "가사",
+    "라이브",
+    "콘서트",
 ];
+
+/// The writing systems a text's letters belong to, coarsely: what tells a translation from a
+/// tag. Kana and kanji count as one (Japanese titles mix them).
+fn scripts(text: &str) -> std::collections::BTreeSet<u8> {
+    text.chars()
+        .filter(|c| c.is_alphabetic())
+        .map(|c| match c as u32 {
+            0x1100..=0x11FF | 0x3130..=0x318F | 0xAC00..=0xD7AF => 1, // Hangul
+            0x3040..=0x30FF | 0x4E00..=0x9FFF | 0x3400..=0x4DBF => 2, // kana, CJK ideographs
+            0x0400..=0x04FF => 3,                                     // Cyrillic
+            _ if c.is_ascii() || (c as u32) < 0x0250 => 0,            // Latin
+            _ => 4,
+        })
+        .collect()
+}
+
+/// Whether a bracketed `part` is another name of the song titled `outside`: not a decoration,
+/// and written in scripts the rest of the title does not use (`Good Day(좋은 날)`,
+/// `뚜두뚜두 (DDU-DU DDU-DU)`), as translations and transliterations are. A same-script bracket
+/// (`Love poem (PIPELINE)`) is a tag, not a name.
+fn is_other_name(part: &str, outside: &str) -> bool {
+    let (inner, rest) = (scripts(part), scripts(outside));
+    !is_decoration(part) && !inner.is_empty() && !rest.is_empty() && inner.is_disjoint(&rest)
+}
 
 fn is_decoration(part: &str) -> bool {
     let part = normalize_text(part);
@@ -106,7 +151,7 @@ pub fn title_variants(title: &str) -> Vec<String> {
         variants.extend(
             inside
                 .iter()
-                .filter(|p| !is_decoration(p))
+                .filter(|p| is_other_name(p, &outside))
                 .map(|p| normalize_text(p)),
         );
     }
@@ -186,6 +231,30 @@ mod tests {
             title_variants("Hype Boy (Performance ver.1)"),
             vec!["hype boy performance ver 1", "hype boy"]
         );
+    }
+
+    #[test]
+    fn tags_concerts_lyric_markers_and_places_in_brackets_are_not_names() {
+        for (title, outside) in [
+            ("Love poem (PIPELINE)", "love poem"),
+            ("Blueming (2019 IU Tour Concert Love, poem)", "blueming"),
+            ("Love wins all [가사/Lyrics]", "love wins all"),
+            ("밤편지 (Live Clip)", "밤편지"),
+            ("밤편지 (at Olympic Hall)", "밤편지"),
+            ("좋은 날 (IU Concert in Seoul)", "좋은 날"),
+            ("Palette [Special Clip]", "palette"),
+        ] {
+            let variants = title_variants(title);
+            assert_eq!(variants.len(), 2, "{title:?} → {variants:?}");
+            assert_eq!(variants[1], outside, "{title:?}");
+        }
+    }
+
+    #[test]
+    fn translations_in_another_script_are_names() {
+        assert!(title_variants("뚜두뚜두 (DDU-DU DDU-DU)").contains(&"ddu du ddu du".to_string()));
+        assert!(title_variants("紅蓮華 (Gurenge)").contains(&"gurenge".to_string()));
+        assert!(title_variants("LILAC(라일락)").contains(&"라일락".to_string()));
     }
 
     #[test]

@@ -12,12 +12,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use muze_shared::{
     config::ProviderSettings,
-    domain::{ProviderName, ProviderTrack},
+    domain::{AlbumInfo, CrawlPage, ProviderName, ProviderTrack},
 };
 use serde::Deserialize;
 use url::Url;
 
-use super::{http, spotify::join, Listing, Provider, ProviderError};
+use super::{
+    crawler::{self, fan_out, Crawler, Fetched},
+    http, Listing, Provider, ProviderError,
+};
 
 /// Largest page Deezer serves per request.
 const MAX_LIMIT: u8 = 100;
@@ -45,7 +48,7 @@ impl Deezer {
         Some(Deezer {
             client: http::client(settings.timeout()),
             base_url: settings.base_url.clone(),
-            search_url: join(&settings.base_url, "search"),
+            search_url: http::join(&settings.base_url, "search"),
             page_size: settings.page_size.min(MAX_LIMIT),
         })
     }
@@ -70,7 +73,7 @@ impl Deezer {
     ) -> Result<(Vec<T>, Option<u32>), ProviderError> {
         let request = self
             .client
-            .get(join(&self.base_url, path))
+            .get(http::join(&self.base_url, path))
             .query(&[("index", index), ("limit", CRAWL_PAGE)])
             .build()
             .map_err(|_| ProviderError::Permanent("could not build the request".into()))?;
@@ -89,8 +92,13 @@ impl Deezer {
         Ok((items, next))
     }
 
-    /// One page of new releases: editorial picks, or the album chart when `chart`.
-    pub async fn new_albums(&self, chart: bool, index: u32) -> Result<Listing<u64>, ProviderError> {
+    /// One page of new releases: editorial picks, or the album chart when `chart`; each album
+    /// with what the listing says of it (title, cover, release date where it gives one).
+    pub async fn new_albums(
+        &self,
+        chart: bool,
+        index: u32,
+    ) -> Result<Listing<(u64, AlbumInfo)>, ProviderError> {
         let path = if chart {
             "chart/0/albums"
         } else {
@@ -98,25 +106,40 @@ impl Deezer {
         };
         let (albums, next) = self.listing::<AlbumListing>(path, index).await?;
         Ok(Listing {
-            items: albums.into_iter().filter_map(|a| a.id).collect(),
+            items: albums.into_iter().filter_map(AlbumListing::info).collect(),
             next,
         })
     }
 
-    /// One page of an album's tracks, with ISRCs.
+    /// One page of an album's tracks, with ISRCs. The items name no album, so each track gets
+    /// `album`, the listing's word on it.
     pub async fn album_tracks(
         &self,
         album_id: u64,
         index: u32,
+        album: &AlbumInfo,
     ) -> Result<Listing<ProviderTrack>, ProviderError> {
         let (items, next) = self
             .listing::<TrackItem>(&format!("album/{album_id}/tracks"), index)
             .await?;
         Ok(Listing {
-            items: parse(items.into_iter().map(Some).collect()),
+            items: with_album(parse(items.into_iter().map(Some).collect()), album),
             next,
         })
     }
+}
+
+/// Fills what an album track list leaves out from what the album listing said.
+fn with_album(tracks: Vec<ProviderTrack>, album: &AlbumInfo) -> Vec<ProviderTrack> {
+    tracks
+        .into_iter()
+        .map(|mut t| {
+            t.album = t.album.or_else(|| album.title.clone());
+            t.image_url = t.image_url.or_else(|| album.cover_url.clone());
+            t.release_date = t.release_date.or_else(|| album.release_date.clone());
+            t
+        })
+        .collect()
 }
 
 #[async_trait]
@@ -165,6 +188,55 @@ fn check<T>(error: Option<ErrorObject>, data: Option<Vec<T>>) -> Result<Vec<T>, 
     }
 }
 
+/// Deezer's new releases: editorial releases and the album chart, then each album's tracks
+/// (which carry the ISRC, and take the album from the listing).
+#[async_trait]
+impl Crawler for Deezer {
+    fn provider(&self) -> &dyn Provider {
+        self
+    }
+
+    async fn fetch(&self, page: &CrawlPage) -> Result<Fetched, ProviderError> {
+        let album_page = |(album_id, album)| CrawlPage::DeezerAlbumTracks {
+            album_id,
+            index: 0,
+            album,
+        };
+        Ok(match page {
+            CrawlPage::DeezerNewReleases { index } => {
+                fan_out(self.new_albums(false, *index).await?, album_page, |index| {
+                    CrawlPage::DeezerNewReleases { index }
+                })
+            }
+            CrawlPage::DeezerChartAlbums { index } => {
+                fan_out(self.new_albums(true, *index).await?, album_page, |index| {
+                    CrawlPage::DeezerChartAlbums { index }
+                })
+            }
+            CrawlPage::DeezerAlbumTracks {
+                album_id,
+                index,
+                album,
+            } => {
+                let listing = self.album_tracks(*album_id, *index, album).await?;
+                Fetched {
+                    tracks: listing.items,
+                    children: listing
+                        .next
+                        .map(|index| CrawlPage::DeezerAlbumTracks {
+                            album_id: *album_id,
+                            index,
+                            album: album.clone(),
+                        })
+                        .into_iter()
+                        .collect(),
+                }
+            }
+            other => return Err(crawler::not_mine(other)),
+        })
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct SearchResponse {
     data: Option<Vec<Option<TrackItem>>>,
@@ -182,6 +254,25 @@ struct Envelope<T> {
 #[derive(Debug, Deserialize)]
 struct AlbumListing {
     id: Option<u64>,
+    title: Option<String>,
+    cover_big: Option<String>,
+    cover_medium: Option<String>,
+    /// On editorial releases; the chart leaves it out.
+    release_date: Option<String>,
+}
+
+impl AlbumListing {
+    fn info(self) -> Option<(u64, AlbumInfo)> {
+        let present = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
+        Some((
+            self.id?,
+            AlbumInfo {
+                title: present(self.title),
+                cover_url: present(self.cover_big.or(self.cover_medium)),
+                release_date: present(self.release_date),
+            },
+        ))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -266,6 +357,65 @@ mod tests {
 
     fn interpret_json(json: &str) -> Result<Vec<ProviderTrack>, ProviderError> {
         interpret(serde_json::from_str(json).expect("valid payload"))
+    }
+
+    #[test]
+    fn album_tracks_take_title_cover_and_date_from_the_listing_that_named_the_album() {
+        // `/editorial/0/releases` and `/album/{id}/tracks` as Deezer sends them: the listing's
+        // albums carry title, covers and release date; the track list's items carry the ISRC
+        // and no album.
+        let listing: Envelope<AlbumListing> = serde_json::from_str(
+            r#"{"data":[{"id":302127,"title":"Discovery","link":"https://www.deezer.com/album/302127",
+              "cover":"https://api.deezer.com/album/302127/image",
+              "cover_medium":"https://e-cdns-images.dzcdn.net/images/cover/2e01/250x250-000000-80-0-0.jpg",
+              "cover_big":"https://e-cdns-images.dzcdn.net/images/cover/2e01/500x500-000000-80-0-0.jpg",
+              "genre_id":113,"release_date":"2001-03-07","record_type":"album","explicit_lyrics":false,
+              "artist":{"id":27,"name":"Daft Punk","type":"artist"},"type":"album"},
+              {"id":1121401,"title":"Chart Album","cover_medium":"https://cdn/m.jpg","type":"album"}],
+              "total":2}"#,
+        )
+        .expect("valid listing");
+        let albums: Vec<(u64, AlbumInfo)> = listing
+            .data
+            .expect("data")
+            .into_iter()
+            .flatten()
+            .filter_map(AlbumListing::info)
+            .collect();
+        assert_eq!(albums[0].0, 302127);
+        assert_eq!(albums[0].1.title.as_deref(), Some("Discovery"));
+        assert_eq!(
+            albums[0].1.cover_url.as_deref(),
+            Some("https://e-cdns-images.dzcdn.net/images/cover/2e01/500x500-000000-80-0-0.jpg")
+        );
+        assert_eq!(albums[0].1.release_date.as_deref(), Some("2001-03-07"));
+        // The chart gives no release date; the medium cover stands in for the big one.
+        assert_eq!(albums[1].1.release_date, None);
+        assert_eq!(albums[1].1.cover_url.as_deref(), Some("https://cdn/m.jpg"));
+
+        let tracks: Envelope<TrackItem> = serde_json::from_str(
+            r#"{"data":[{"id":3135553,"readable":true,"title":"One More Time","title_short":"One More Time",
+              "title_version":"","isrc":"GBDUW0000053","link":"https://www.deezer.com/track/3135553",
+              "duration":320,"track_position":1,"disk_number":1,"rank":851865,"explicit_lyrics":false,
+              "explicit_content_lyrics":0,"explicit_content_cover":0,
+              "preview":"https://cdns-preview-e.dzcdn.net/stream/c-e77d23e0c8ed7567a507a6d1b6a9ca1b-11.mp3",
+              "md5_image":"2e018122cb56986277102d2041a592c8",
+              "artist":{"id":27,"name":"Daft Punk","tracklist":"https://api.deezer.com/artist/27/top?limit=50","type":"artist"},
+              "type":"track"}],"total":14,"next":"https://api.deezer.com/album/302127/tracks?index=25"}"#,
+        )
+        .expect("valid track list");
+        let items = tracks.data.expect("data").into_iter().collect();
+        let found = with_album(parse(items), &albums[0].1);
+        let t = &found[0];
+        assert_eq!(t.provider_id, "3135553");
+        assert_eq!(t.title, "One More Time");
+        assert_eq!(t.artists, vec!["Daft Punk"]);
+        assert_eq!(t.isrc.as_deref(), Some("GBDUW0000053"));
+        assert_eq!(t.duration_ms, Some(320_000));
+        assert_eq!(t.album.as_deref(), Some("Discovery"));
+        assert_eq!(t.release_date.as_deref(), Some("2001-03-07"));
+        assert_eq!(t.image_url, albums[0].1.cover_url);
+        assert_eq!(t.url, "https://www.deezer.com/track/3135553");
     }
 
     #[test]
@@ -375,7 +525,7 @@ mod tests {
     fn builds_without_credentials_and_caps_the_limit() {
         let s = muze_shared::Settings::load_from(None, Vec::<(String, String)>::new())
             .expect("defaults");
-        let deezer = Deezer::new(&s.providers.deezer).expect("keyless");
+        let deezer = Deezer::new(s.providers.get(ProviderName::Deezer)).expect("keyless");
         let request = deezer.request("아이유", 200).expect("request");
         assert_eq!(
             request.url().as_str(),

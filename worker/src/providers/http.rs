@@ -1,9 +1,11 @@
 //! HTTP plumbing shared by the provider clients: one client per provider with its timeout and
-//! an honest User-Agent, and the reading of status codes every API uses the same way.
+//! an honest User-Agent, the reading of status codes every API uses the same way, and the
+//! joining of the API's own paths onto a configured base URL.
 
 use std::time::Duration;
 
 use reqwest::{header::HeaderMap, StatusCode};
+use url::Url;
 
 use super::ProviderError;
 
@@ -81,4 +83,35 @@ pub async fn json<T: serde::de::DeserializeOwned>(
         .map_err(|e| ProviderError::from_reqwest(&e))?;
     serde_json::from_slice(&bytes)
         .map_err(|e| ProviderError::Permanent(format!("malformed body: {e}")))
+}
+
+/// Appends a path segment to a base URL that may or may not end in `/`.
+pub fn join(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    if let Ok(mut segments) = url.path_segments_mut() {
+        segments.pop_if_empty();
+        for part in path.split('/') {
+            segments.push(part);
+        }
+    }
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joins_paths_onto_base_urls() {
+        let base = Url::parse("http://127.0.0.1:9100/spotify/v1").expect("url");
+        assert_eq!(
+            join(&base, "search").as_str(),
+            "http://127.0.0.1:9100/spotify/v1/search"
+        );
+        let base = Url::parse("https://api.spotify.com/v1/").expect("url");
+        assert_eq!(
+            join(&base, "albums/x/tracks").as_str(),
+            "https://api.spotify.com/v1/albums/x/tracks"
+        );
+    }
 }

@@ -1,8 +1,11 @@
-//! One interface over every music API. Each provider lives in its own file, speaks that API's
-//! real wire format, and ends every call in one classified outcome; the fallback walks them in
-//! the configured order.
+//! One interface over every music API. Each provider lives in its own module, speaks that API's
+//! real wire format, and ends every call in one classified outcome; [`registry`] lists them, one
+//! line each; the fallback walks them in the configured order and the crawl hands each page to
+//! its provider's [`Crawler`].
 
+mod artists;
 mod budgeted_call;
+mod crawler;
 pub mod deezer;
 mod error;
 pub mod fallback;
@@ -14,8 +17,9 @@ pub mod spotify;
 pub mod youtube;
 
 pub use budgeted_call::{budgeted_call, Budgeted, LIMITER_DOWN_WAIT};
+pub use crawler::{Crawler, Fetched};
 pub use error::ProviderError;
-pub use registry::{build_providers, crawl_deezer, crawl_spotify};
+pub use registry::{build_crawlers, build_providers, Crawlers};
 
 use std::fmt::Debug;
 

@@ -17,7 +17,7 @@ use reqwest::{header::HeaderMap, StatusCode};
 use serde::Deserialize;
 use url::Url;
 
-use super::{http, spotify::join, Provider, ProviderError};
+use super::{http, Provider, ProviderError};
 
 /// The search API's largest page.
 const MAX_LIMIT: u8 = 100;
@@ -39,7 +39,7 @@ impl MusicBrainz {
     pub fn new(settings: &ProviderSettings) -> Option<MusicBrainz> {
         Some(MusicBrainz {
             client: http::client(settings.timeout()),
-            search_url: join(&settings.base_url, "recording"),
+            search_url: http::join(&settings.base_url, "recording"),
             page_size: settings.page_size.min(MAX_LIMIT),
         })
     }
@@ -339,7 +339,7 @@ mod tests {
     fn builds_without_credentials_and_asks_for_json() {
         let s = muze_shared::Settings::load_from(None, Vec::<(String, String)>::new())
             .expect("defaults");
-        let mb = MusicBrainz::new(&s.providers.musicbrainz).expect("keyless");
+        let mb = MusicBrainz::new(s.providers.get(ProviderName::Musicbrainz)).expect("keyless");
         let request = mb
             .request("Daft Punk: One More Time", 200)
             .expect("request");

@@ -1,30 +1,76 @@
-//! The list of providers in force, built once from configuration in fallback order.
+//! The one list of providers: each line names a provider and builds its client from its
+//! settings, as a search provider and, when it has one, a crawler. Nothing else in the worker
+//! names a provider; adding one is adding its module and its line here.
 
-use std::sync::Arc;
+use std::{collections::BTreeMap, sync::Arc};
 
-use muze_shared::{domain::ProviderName, Settings};
+use muze_shared::{config::ProviderSettings, domain::ProviderName, Settings};
 
 use super::{
     deezer::Deezer, musicbrainz::MusicBrainz, shazam::Shazam, spotify::Spotify, youtube::Youtube,
-    Provider,
+    Crawler, Provider,
 };
 
-/// The Spotify client crawls use, when Spotify is enabled and has credentials.
-pub fn crawl_spotify(settings: &Settings) -> Option<Arc<Spotify>> {
-    let config = settings.providers.get(ProviderName::Spotify);
-    (config.enabled != Some(false))
-        .then(|| Spotify::new(config, &settings.search.market))
-        .flatten()
-        .map(Arc::new)
+/// The crawlers in force on this worker, by provider.
+pub type Crawlers = BTreeMap<ProviderName, Arc<dyn Crawler>>;
+
+/// A provider's client, as the search fallback and (if it crawls) the crawl use it.
+pub struct Built {
+    search: Arc<dyn Provider>,
+    crawler: Option<Arc<dyn Crawler>>,
 }
 
-/// The Deezer client crawls use, when Deezer is enabled.
-pub fn crawl_deezer(settings: &Settings) -> Option<Arc<Deezer>> {
-    let config = settings.providers.get(ProviderName::Deezer);
-    (config.enabled != Some(false))
-        .then(|| Deezer::new(config))
-        .flatten()
-        .map(Arc::new)
+impl Built {
+    /// A provider that only answers searches.
+    fn searching(provider: impl Provider + 'static) -> Built {
+        Built {
+            search: Arc::new(provider),
+            crawler: None,
+        }
+    }
+
+    /// A provider that answers searches and walks new releases.
+    fn crawling(provider: impl Provider + Crawler + 'static) -> Built {
+        let provider = Arc::new(provider);
+        Built {
+            search: provider.clone(),
+            crawler: Some(provider),
+        }
+    }
+}
+
+/// Builds a provider's client from the settings; `None` when it lacks the credentials it needs.
+type Build = fn(&Settings, &ProviderSettings) -> Option<Built>;
+
+/// Every provider, one line each.
+const REGISTRY: &[(ProviderName, Build)] = &[
+    (ProviderName::Spotify, |s, p| {
+        Spotify::new(p, &s.search.market).map(Built::crawling)
+    }),
+    (ProviderName::Youtube, |_, p| {
+        Youtube::new(p).map(Built::searching)
+    }),
+    (ProviderName::Shazam, |_, p| {
+        Shazam::new(p).map(Built::searching)
+    }),
+    (ProviderName::Deezer, |_, p| {
+        Deezer::new(p).map(Built::crawling)
+    }),
+    (ProviderName::Musicbrainz, |_, p| {
+        MusicBrainz::new(p).map(Built::searching)
+    }),
+];
+
+/// Builds `name`'s client unless configuration switched it off.
+fn build(settings: &Settings, name: ProviderName) -> Result<Option<Built>, &'static str> {
+    let config = settings.providers.get(name);
+    if config.enabled == Some(false) {
+        return Err("provider disabled by configuration");
+    }
+    Ok(REGISTRY
+        .iter()
+        .find(|(n, _)| *n == name)
+        .and_then(|(_, build)| build(settings, config)))
 }
 
 /// Builds the enabled providers named in `order`, in that order. A provider that is switched
@@ -32,29 +78,72 @@ pub fn crawl_deezer(settings: &Settings) -> Option<Arc<Deezer>> {
 pub fn build_providers(settings: &Settings, order: &[ProviderName]) -> Vec<Arc<dyn Provider>> {
     let mut providers: Vec<Arc<dyn Provider>> = Vec::new();
     for &name in order {
-        let config = settings.providers.get(name);
-        if config.enabled == Some(false) {
-            tracing::info!(provider = %name, "provider disabled by configuration");
-            continue;
-        }
-        let built: Option<Arc<dyn Provider>> = match name {
-            ProviderName::Spotify => Spotify::new(config, &settings.search.market)
-                .map(|p| Arc::new(p) as Arc<dyn Provider>),
-            ProviderName::Youtube => Youtube::new(config).map(|p| Arc::new(p) as Arc<dyn Provider>),
-            ProviderName::Shazam => Shazam::new(config).map(|p| Arc::new(p) as Arc<dyn Provider>),
-            ProviderName::Deezer => Deezer::new(config).map(|p| Arc::new(p) as Arc<dyn Provider>),
-            ProviderName::Musicbrainz => {
-                MusicBrainz::new(config).map(|p| Arc::new(p) as Arc<dyn Provider>)
-            }
-        };
-        match built {
-            Some(provider) => providers.push(provider),
-            None => tracing::warn!(
+        match build(settings, name) {
+            Ok(Some(built)) => providers.push(built.search),
+            Ok(None) => tracing::warn!(
                 provider = %name,
                 "provider disabled: its credentials are not configured (MUZE__PROVIDERS__{}__*)",
                 name.env_name()
             ),
+            Err(why) => tracing::info!(provider = %name, "{why}"),
         }
     }
     providers
+}
+
+/// The crawlers of every enabled provider that has one and its credentials.
+pub fn build_crawlers(settings: &Settings) -> Crawlers {
+    REGISTRY
+        .iter()
+        .filter_map(|&(name, _)| {
+            let crawler = build(settings, name).ok()??.crawler?;
+            Some((name, crawler))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_provider_has_one_line() {
+        for name in ProviderName::ALL {
+            let lines = REGISTRY.iter().filter(|(n, _)| *n == name).count();
+            assert_eq!(lines, 1, "{name}");
+        }
+    }
+
+    #[test]
+    fn spotify_and_deezer_crawl_and_need_what_they_always_needed() {
+        let settings = muze_shared::Settings::load_from(
+            None,
+            [(
+                "MUZE__PROVIDERS__DEEZER__ENABLED".to_string(),
+                "true".to_string(),
+            )],
+        )
+        .expect("settings");
+        // Spotify has no credentials here; Deezer needs none.
+        let crawlers = build_crawlers(&settings);
+        assert_eq!(
+            crawlers.keys().copied().collect::<Vec<_>>(),
+            [ProviderName::Deezer]
+        );
+        let settings = muze_shared::Settings::load_from(
+            None,
+            [
+                ("MUZE__PROVIDERS__SPOTIFY__CLIENT_ID", "id"),
+                ("MUZE__PROVIDERS__SPOTIFY__CLIENT_SECRET", "secret"),
+                ("MUZE__PROVIDERS__DEEZER__ENABLED", "false"),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+        .expect("settings");
+        let crawlers = build_crawlers(&settings);
+        assert_eq!(
+            crawlers.keys().copied().collect::<Vec<_>>(),
+            [ProviderName::Spotify]
+        );
+    }
 }

@@ -16,7 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
-use super::{http, spotify::join, Provider, ProviderError};
+use super::{artists, http, Provider, ProviderError};
 
 /// Results per call. The API's own maximum is not documented; apps use 5–20.
 const MAX_LIMIT: u8 = 20;
@@ -41,7 +41,7 @@ impl Shazam {
         let api_key = http::api_key(settings)?;
         Some(Shazam {
             client: http::client(settings.timeout()),
-            search_url: join(&settings.base_url, "search"),
+            search_url: http::join(&settings.base_url, "search"),
             api_key,
             rapidapi_host: rapidapi_host(&settings.base_url),
             page_size: settings.page_size.min(MAX_LIMIT),
@@ -201,24 +201,9 @@ fn parse(body: SearchResponse) -> Vec<ProviderTrack> {
         .collect()
 }
 
-/// Splits Shazam's artist display string: `Future & Juice WRLD`, `A, B & C`,
-/// `A feat. B`. Not on ` x ` or `and`, which appear inside names.
+/// Splits Shazam's artist display string: `Future & Juice WRLD`, `A, B & C`, `A feat. B`.
 fn split_artists(subtitle: &str) -> Vec<String> {
-    const SEPARATORS: &[&str] = &[
-        " & ", ", ", " feat. ", " Feat. ", " FEAT. ", " ft. ", " Ft. ", " FT. ",
-    ];
-    let mut parts = vec![subtitle.to_string()];
-    for sep in SEPARATORS {
-        parts = parts
-            .iter()
-            .flat_map(|p| p.split(sep).map(str::to_string).collect::<Vec<_>>())
-            .collect();
-    }
-    parts
-        .into_iter()
-        .map(|p| p.trim().to_string())
-        .filter(|p| !p.is_empty())
-        .collect()
+    artists::split(subtitle)
 }
 
 #[cfg(test)]
@@ -380,9 +365,9 @@ mod tests {
 
     #[test]
     fn needs_a_key_and_sends_rapidapi_headers() {
-        assert!(Shazam::new(&settings(&[]).providers.shazam).is_none());
+        assert!(Shazam::new(settings(&[]).providers.get(ProviderName::Shazam)).is_none());
         let s = settings(&[("MUZE__PROVIDERS__SHAZAM__API_KEY", "rk")]);
-        let shazam = Shazam::new(&s.providers.shazam).expect("configured");
+        let shazam = Shazam::new(s.providers.get(ProviderName::Shazam)).expect("configured");
         let request = shazam.request("fine china", 50).expect("request");
         assert_eq!(
             request.url().as_str(),

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use muze_shared::{
     config::ProviderSettings,
-    domain::{ProviderName, ProviderTrack},
+    domain::{CrawlPage, ProviderName, ProviderTrack},
 };
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
@@ -22,7 +22,10 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 use url::Url;
 
-use super::{http, Listing, Provider, ProviderError};
+use super::{
+    crawler::{self, fan_out, Crawler, Fetched},
+    http, Listing, Provider, ProviderError,
+};
 
 /// Spotify's search maximum since February 2026.
 const MAX_LIMIT: u8 = 10;
@@ -63,7 +66,7 @@ impl Spotify {
         Some(Spotify {
             client: http::client(settings.timeout()),
             base_url: settings.base_url.clone(),
-            search_url: join(&settings.base_url, "search"),
+            search_url: http::join(&settings.base_url, "search"),
             token_url,
             client_id,
             client_secret,
@@ -190,7 +193,7 @@ impl Spotify {
         album_id: &str,
         offset: u32,
     ) -> Result<Listing<String>, ProviderError> {
-        let url = join(&self.base_url, &format!("albums/{album_id}/tracks"));
+        let url = http::join(&self.base_url, &format!("albums/{album_id}/tracks"));
         let body: Paging<SimplifiedTrack> = self
             .get(
                 url,
@@ -213,7 +216,7 @@ impl Spotify {
 
     /// One full track, with its ISRC.
     pub async fn track(&self, track_id: &str) -> Result<Vec<ProviderTrack>, ProviderError> {
-        let url = join(&self.base_url, &format!("tracks/{track_id}"));
+        let url = http::join(&self.base_url, &format!("tracks/{track_id}"));
         let track: TrackObject = self.get(url, &[("market", self.market.as_str())]).await?;
         Ok(parse_tracks(vec![Some(track)]))
     }
@@ -244,18 +247,6 @@ impl Provider for Spotify {
             .await?;
         Ok(parse(body))
     }
-}
-
-/// Appends a path segment to a base URL that may or may not end in `/`.
-pub(crate) fn join(base: &Url, path: &str) -> Url {
-    let mut url = base.clone();
-    if let Ok(mut segments) = url.path_segments_mut() {
-        segments.pop_if_empty();
-        for part in path.split('/') {
-            segments.push(part);
-        }
-    }
-    url
 }
 
 #[derive(Debug, Deserialize)]
@@ -388,6 +379,41 @@ fn parse_tracks(items: Vec<Option<TrackObject>>) -> Vec<ProviderTrack> {
         .collect()
 }
 
+/// Spotify's new releases: `tag:new` album search, each album's tracks, each track in full
+/// (only the full object carries the ISRC).
+#[async_trait]
+impl Crawler for Spotify {
+    fn provider(&self) -> &dyn Provider {
+        self
+    }
+
+    async fn fetch(&self, page: &CrawlPage) -> Result<Fetched, ProviderError> {
+        Ok(match page {
+            CrawlPage::SpotifyNewAlbums { offset } => fan_out(
+                self.new_albums(*offset).await?,
+                |album_id| CrawlPage::SpotifyAlbumTracks {
+                    album_id,
+                    offset: 0,
+                },
+                |offset| CrawlPage::SpotifyNewAlbums { offset },
+            ),
+            CrawlPage::SpotifyAlbumTracks { album_id, offset } => fan_out(
+                self.album_tracks(album_id, *offset).await?,
+                |track_id| CrawlPage::SpotifyTrack { track_id },
+                |offset| CrawlPage::SpotifyAlbumTracks {
+                    album_id: album_id.clone(),
+                    offset,
+                },
+            ),
+            CrawlPage::SpotifyTrack { track_id } => Fetched {
+                tracks: self.track(track_id).await?,
+                children: Vec::new(),
+            },
+            other => return Err(crawler::not_mine(other)),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -446,19 +472,5 @@ mod tests {
     fn no_tracks_key_is_an_empty_answer() {
         assert!(parse_json("{}").is_empty());
         assert!(parse_json(r#"{"tracks":{"items":[]}}"#).is_empty());
-    }
-
-    #[test]
-    fn joins_paths_onto_base_urls() {
-        let base = Url::parse("http://127.0.0.1:9100/spotify/v1").expect("url");
-        assert_eq!(
-            join(&base, "search").as_str(),
-            "http://127.0.0.1:9100/spotify/v1/search"
-        );
-        let base = Url::parse("https://api.spotify.com/v1/").expect("url");
-        assert_eq!(
-            join(&base, "albums/x/tracks").as_str(),
-            "https://api.spotify.com/v1/albums/x/tracks"
-        );
     }
 }

@@ -126,9 +126,13 @@ impl Objects<'_> {
         v
     }
 
-    /// A track as in album track lists: with ISRC and position.
+    /// A track as in album track lists: with ISRC and position, and no album object (the list
+    /// is the album's; the real API leaves it out).
     pub(crate) fn album_track(&self, song: &Song) -> Value {
         let mut v = self.track_item(song);
+        if let Some(fields) = v.as_object_mut() {
+            fields.remove("album");
+        }
         v["isrc"] = json!(song.isrc);
         v["track_position"] = json!(song.track_number);
         v["disk_number"] = json!(1);
@@ -158,6 +162,7 @@ impl Objects<'_> {
         );
         v["artist"] = self.artist(song.primary_artist(), true);
         if let Some(album) = self.catalog.album(song.album_id) {
+            v["album"] = self.album_ref(album);
             v["album"]["link"] = json!(format!("https://www.deezer.com/album/{}", album.deezer_id));
             v["album"]["release_date"] = json!(album.release_date);
         }
@@ -190,6 +195,8 @@ mod tests {
         assert!(item.get("isrc").is_none());
         assert_eq!(item["duration"], 320);
         assert_eq!(o.album_track(song)["isrc"], "GBDUW0000053");
+        assert!(o.album_track(song).get("album").is_none());
+        assert_eq!(o.track_full(song)["album"]["id"], item["album"]["id"]);
         assert_eq!(o.track_full(song)["contributors"][0]["role"], "Main");
     }
 }
