@@ -11,7 +11,7 @@ use std::{
 };
 
 use lapin::{
-    options::{BasicPublishOptions, ConfirmSelectOptions},
+    options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions},
     publisher_confirm::Confirmation,
     types::{AMQPValue, FieldTable, LongString},
     BasicProperties, Channel, Connection, ConnectionProperties,
@@ -19,7 +19,7 @@ use lapin::{
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 
-use super::{topology::header, Topology};
+use super::{topology::header, JobQueues, Topology, DELAY_TIERS_MS};
 use crate::config::redact_url;
 
 /// How long to wait for the broker to confirm a message before calling it lost.
@@ -40,6 +40,19 @@ pub enum BrokerError {
     NotConfirmed,
     #[error("RabbitMQ could not route the message to queue {0}")]
     Unroutable(String),
+}
+
+/// Messages waiting in the queues of one kind of job.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct QueueDepths {
+    /// Ready in the work queue.
+    pub ready: u64,
+    /// Consumers subscribed to the work queue.
+    pub consumers: u64,
+    /// Waiting out a retry delay, over every delay tier.
+    pub delayed: u64,
+    /// In the parking queue.
+    pub parked: u64,
 }
 
 #[derive(Debug)]
@@ -190,6 +203,39 @@ impl Broker {
             Confirmation::Ack(Some(_returned)) => Err(BrokerError::Unroutable(queue.to_string())),
             Confirmation::Nack(_) | Confirmation::NotRequested => Err(BrokerError::NotConfirmed),
         }
+    }
+
+    /// How many messages wait in each queue of one kind of job, read with passive declares on
+    /// a channel of its own (a passive declare of a missing queue closes its channel).
+    /// RabbitMQ's AMQP answer counts ready messages only; messages delivered and not yet
+    /// acknowledged are not in it (the jobs' rows say which are running).
+    pub async fn queue_depths(&self, queues: &JobQueues) -> Result<QueueDepths, BrokerError> {
+        let channel = self.channel().await?;
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..QueueDeclareOptions::default()
+        };
+        let read = |name: String| {
+            let channel = channel.clone();
+            async move {
+                channel
+                    .queue_declare(&name, passive, FieldTable::default())
+                    .await
+            }
+        };
+        let work = read(queues.work.clone()).await?;
+        let parked = read(queues.parked.clone()).await?;
+        let mut delayed = 0u64;
+        for tier in DELAY_TIERS_MS {
+            delayed += u64::from(read(queues.delay(tier)).await?.message_count());
+        }
+        let _ = channel.close(200, "depths read").await;
+        Ok(QueueDepths {
+            ready: u64::from(work.message_count()),
+            consumers: u64::from(work.consumer_count()),
+            delayed,
+            parked: u64::from(parked.message_count()),
+        })
     }
 
     /// Deletes every queue of this namespace, messages included: for tearing down a test or
