@@ -7,6 +7,9 @@
 //! 800 "no data" (a valid empty answer). Search items carry no ISRC (only `/track/{id}` does)
 //! and give `duration` in seconds.
 
+/// Its name, credential and defaults, as the provider list reads them.
+pub mod spec;
+
 use std::time::Duration;
 
 use async_trait::async_trait;

@@ -6,6 +6,9 @@
 //! include fuzzy matches with a `score` of 0–100; only confident ones are kept, because a wrong
 //! song is worse than none. Recordings carry ISRCs and lengths in milliseconds.
 
+/// Its name, credential and defaults, as the provider list reads them.
+pub mod spec;
+
 use std::time::Duration;
 
 use async_trait::async_trait;

@@ -6,6 +6,9 @@
 //! answers `{}`. Hits carry Shazam's `key`, a title and a `subtitle` that is the artist display
 //! string; no ISRC, album or duration.
 
+/// Its name, credential and defaults, as the provider list reads them.
+pub mod spec;
+
 use async_trait::async_trait;
 use muze_shared::{
     config::ProviderSettings,

@@ -9,6 +9,9 @@
 //! and `/tracks/{id}` are full TrackObjects, which carry the ISRC in `external_ids.isrc`;
 //! album track lists are simplified tracks without it.
 
+/// Its name, credential and defaults, as the provider list reads them.
+pub mod spec;
+
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;

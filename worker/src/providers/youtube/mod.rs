@@ -3,6 +3,8 @@
 
 mod client;
 mod errors;
+/// Its name, credential and defaults, as the provider list reads them.
+pub mod spec;
 mod title;
 #[cfg(test)]
 mod title_table;
