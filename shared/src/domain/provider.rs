@@ -39,9 +39,10 @@ pub struct ProviderSpec {
 /// Expands the provider list (`worker/src/providers/list.rs`) into [`ProviderName`] and the
 /// specs; the list's client builders are the worker's business and are dropped here.
 macro_rules! providers {
-    ($($module:ident : $variant:ident => $build:expr),* $(,)?) => {
-        /// The providers' specs, compiled from their modules' `spec.rs`.
-        mod specs {
+    ($($module:ident : $variant:ident $(, pages: $pages:ident)? => $build:expr),* $(,)?) => {
+        /// The providers' specs, compiled from their modules' `spec.rs` (each worker module
+        /// re-exports its own as `spec`).
+        pub mod specs {
             $(
                 pub mod $module {
                     include!(concat!(

@@ -13,7 +13,7 @@ mod registry;
 
 // The provider list's lines: each is a `pub mod` and a line of [`registry::REGISTRY`].
 macro_rules! providers {
-    ($($module:ident : $variant:ident => $build:expr),* $(,)?) => {
+    ($($module:ident : $variant:ident $(, pages: $pages:ident)? => $build:expr),* $(,)?) => {
         $(pub mod $module;)*
 
         /// Every provider, one line each (see `list.rs`).

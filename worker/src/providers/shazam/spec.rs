@@ -1,6 +1,7 @@
-// Shazam, through RapidAPI's spec: its name, what it needs to be called, and its defaults. Compiled into
-// `muze-shared` too (through the provider list), which knows every provider's name and
-// settings before any client exists; the client lives beside it, in this module.
+// Shazam (through RapidAPI)'s spec: its name, what it needs to be called and its defaults.
+// It lives with the client, in this module (which re-exports it as `spec`), and is compiled
+// by `muze-shared` through the provider list (`../list.rs`), so that every binary knows the
+// provider's name and settings before any client exists.
 
 use muze_shared::domain::{Credential, ProviderSpec};
 

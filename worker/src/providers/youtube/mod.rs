@@ -3,8 +3,9 @@
 
 mod client;
 mod errors;
-/// Its name, credential and defaults, as the provider list reads them.
-pub mod spec;
+/// Its name, credential and defaults (`youtube/spec.rs`, which `muze-shared` compiles for every
+/// binary).
+pub use muze_shared::domain::specs::youtube as spec;
 mod title;
 #[cfg(test)]
 mod title_table;
