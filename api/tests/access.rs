@@ -118,7 +118,7 @@ async fn admin_sees_each_providers_shared_budget_cooldown_and_circuit() {
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.expect("json");
     let providers = body["providers"].as_array().expect("providers");
-    assert_eq!(providers.len(), 5);
+    assert_eq!(providers.len(), ProviderName::ALL.len());
     let spotify = &providers[0];
     assert_eq!(spotify["provider"], "spotify");
     assert_eq!(spotify["limit"], "40/10s");

@@ -96,27 +96,13 @@ impl Stack {
             ("MUZE__LOG__FORMAT".into(), "json".into()),
             ("RUST_LOG".into(), "warn".into()),
             ("MUZE__SEARCH__PROVIDERS".into(), "spotify".into()),
-            (
-                "MUZE__PROVIDERS__SPOTIFY__BASE_URL".into(),
-                format!("{sim_url}/spotify/v1"),
-            ),
-            (
-                "MUZE__PROVIDERS__SPOTIFY__TOKEN_URL".into(),
-                format!("{sim_url}/spotify/api/token"),
-            ),
-            (
-                "MUZE__PROVIDERS__SPOTIFY__CLIENT_ID".into(),
-                "muze-sim-client".into(),
-            ),
-            (
-                "MUZE__PROVIDERS__SPOTIFY__CLIENT_SECRET".into(),
-                "muze-sim-secret".into(),
-            ),
-            (
-                "MUZE__PROVIDERS__SPOTIFY__RATE_LIMIT".into(),
-                "1000000/30s".into(),
-            ),
         ];
+        // Every provider of the list points at the sim, unthrottled.
+        env.extend(
+            muze_shared::domain::ProviderName::ALL
+                .into_iter()
+                .flat_map(|p| p.sim_env(&sim_url, "1000000/30s")),
+        );
         // Budgets belong to credentials; each run spends a budget of its own.
         env.extend(muze_shared::domain::ProviderName::ALL.map(|p| {
             (

@@ -12,6 +12,9 @@
 //!
 //! Errors: each module has its own `thiserror` enum; binaries wrap them with `anyhow` context.
 
+// Provider specs are compiled here from the worker's modules, which name this crate.
+extern crate self as muze_shared;
+
 pub mod config;
 pub mod crawl;
 pub mod cron;

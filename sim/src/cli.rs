@@ -13,7 +13,7 @@ use crate::config::{
     ProviderLimitConfig, SimConfig, DEFAULT_SPOTIFY_CLIENT_ID, DEFAULT_SPOTIFY_CLIENT_SECRET,
 };
 use crate::limits::{LimitConfig, LimitParseError};
-use crate::provider::ProviderMap;
+use crate::provider::{Provider, ProviderMap};
 use crate::telemetry::LogFormat;
 
 /// A rolling limit or `off`.
@@ -154,6 +154,16 @@ impl Cli {
             limit: arg.0,
             daily_quota: None,
         };
+        // Providers without a flag of their own keep their sim module's limits.
+        let mut limits = SimConfig::default().limits;
+        limits[Provider::Spotify] = rolling(self.spotify_limit);
+        limits[Provider::Youtube] = ProviderLimitConfig {
+            limit: self.youtube_limit.0,
+            daily_quota: self.youtube_daily_quota.0,
+        };
+        limits[Provider::Shazam] = rolling(self.shazam_limit);
+        limits[Provider::Deezer] = rolling(self.deezer_limit);
+        limits[Provider::Musicbrainz] = rolling(self.musicbrainz_limit);
         SimConfig {
             bind: self.bind,
             seed: self.seed,
@@ -165,14 +175,7 @@ impl Cli {
                 slow_min_ms: self.arrival_slow_ms.min_ms,
                 slow_max_ms: self.arrival_slow_ms.max_ms,
             }),
-            spotify: rolling(self.spotify_limit),
-            youtube: ProviderLimitConfig {
-                limit: self.youtube_limit.0,
-                daily_quota: self.youtube_daily_quota.0,
-            },
-            shazam: rolling(self.shazam_limit),
-            deezer: rolling(self.deezer_limit),
-            musicbrainz: rolling(self.musicbrainz_limit),
+            limits,
             spotify_client_id: self.spotify_client_id.clone(),
             spotify_client_secret: self.spotify_client_secret.clone(),
             spotify_token_ttl_secs: self.spotify_token_ttl_secs,
@@ -213,9 +216,15 @@ mod tests {
         ])
         .unwrap();
         let c = cli.config();
-        assert_eq!(c.spotify.limit, Some(LimitConfig::new(3, 1_000)));
-        assert_eq!(c.youtube, ProviderLimitConfig::rolling(100, 10_000));
-        assert_eq!(c.musicbrainz.limit, None);
+        assert_eq!(
+            c.limits(Provider::Spotify).limit,
+            Some(LimitConfig::new(3, 1_000))
+        );
+        assert_eq!(
+            c.limits(Provider::Youtube),
+            ProviderLimitConfig::rolling(100, 10_000)
+        );
+        assert_eq!(c.limits(Provider::Musicbrainz).limit, None);
         assert!(Cli::try_parse_from(["muze-sim", "--deezer-limit", "fast"]).is_err());
     }
 

@@ -70,16 +70,8 @@ pub struct SimConfig {
     /// How late calls to each provider arrive, waited before a call is counted and admitted
     /// (each provider's starting arrival delay; all off by default).
     pub arrival: ProviderMap<ArrivalDelay>,
-    /// Spotify: 300 calls per rolling 30 s (the token endpoint does not count).
-    pub spotify: ProviderLimitConfig,
-    /// YouTube: 100 search calls per day, reset at midnight Pacific.
-    pub youtube: ProviderLimitConfig,
-    /// Shazam (RapidAPI): 60 calls per minute.
-    pub shazam: ProviderLimitConfig,
-    /// Deezer: 50 calls per 5 s.
-    pub deezer: ProviderLimitConfig,
-    /// MusicBrainz: 1 call per second.
-    pub musicbrainz: ProviderLimitConfig,
+    /// Each provider's limits (by default its real kind, from its sim module's `SIM`).
+    pub limits: ProviderMap<ProviderLimitConfig>,
     /// Client id the Spotify token endpoint accepts.
     pub spotify_client_id: String,
     /// Client secret the Spotify token endpoint accepts.
@@ -100,11 +92,7 @@ impl Default for SimConfig {
             songs: 3_000,
             latency_ms: 0,
             arrival: ProviderMap::filled(ArrivalDelay::OFF),
-            spotify: ProviderLimitConfig::rolling(300, 30_000),
-            youtube: ProviderLimitConfig::daily(100),
-            shazam: ProviderLimitConfig::rolling(60, 60_000),
-            deezer: ProviderLimitConfig::rolling(50, 5_000),
-            musicbrainz: ProviderLimitConfig::rolling(1, 1_000),
+            limits: ProviderMap::from_fn(|p| p.sim().limits),
             spotify_client_id: DEFAULT_SPOTIFY_CLIENT_ID.to_owned(),
             spotify_client_secret: DEFAULT_SPOTIFY_CLIENT_SECRET.to_owned(),
             spotify_token_ttl_secs: DEFAULT_SPOTIFY_TOKEN_TTL_SECS,
@@ -117,24 +105,12 @@ impl Default for SimConfig {
 impl SimConfig {
     /// The limits configured for `provider`.
     pub fn limits(&self, provider: Provider) -> ProviderLimitConfig {
-        match provider {
-            Provider::Spotify => self.spotify,
-            Provider::Youtube => self.youtube,
-            Provider::Shazam => self.shazam,
-            Provider::Deezer => self.deezer,
-            Provider::Musicbrainz => self.musicbrainz,
-        }
+        self.limits[provider]
     }
 
     /// Sets the limits of `provider`.
     pub fn set_limits(&mut self, provider: Provider, limits: ProviderLimitConfig) {
-        match provider {
-            Provider::Spotify => self.spotify = limits,
-            Provider::Youtube => self.youtube = limits,
-            Provider::Shazam => self.shazam = limits,
-            Provider::Deezer => self.deezer = limits,
-            Provider::Musicbrainz => self.musicbrainz = limits,
-        }
+        self.limits[provider] = limits;
     }
 
     /// The arrival delay configured for `provider`.
@@ -189,11 +165,7 @@ impl fmt::Debug for SimConfig {
             .field("songs", &self.songs)
             .field("latency_ms", &self.latency_ms)
             .field("arrival", &self.arrival)
-            .field("spotify", &self.spotify)
-            .field("youtube", &self.youtube)
-            .field("shazam", &self.shazam)
-            .field("deezer", &self.deezer)
-            .field("musicbrainz", &self.musicbrainz)
+            .field("limits", &self.limits)
             .field("spotify_client_id", &self.spotify_client_id)
             .field("spotify_client_secret", &"<redacted>")
             .field("spotify_token_ttl_secs", &self.spotify_token_ttl_secs)

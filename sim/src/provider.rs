@@ -1,5 +1,5 @@
-//! The five providers the simulator stands in for, and where each one lives under the
-//! simulator's single port.
+//! The providers the simulator stands in for (listed in [`crate::providers`]), and where each
+//! one lives under the simulator's single port.
 //!
 //! Every piece of per-provider state (limits, faults, latency, arrival delay, stats) is keyed
 //! by [`Provider`] (settings through a [`ProviderMap`]); the HTTP stand-ins themselves live in
@@ -9,66 +9,37 @@ use std::fmt;
 use std::ops::{Index, IndexMut};
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
+use crate::config::ProviderLimitConfig;
 
-/// One of the simulated upstream music APIs. Serialized in lowercase (`"spotify"`, ...).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Provider {
-    /// Spotify Web API (client-credentials token, search, albums, tracks).
-    Spotify,
-    /// YouTube Data API v3 (`search.list`).
-    Youtube,
-    /// Shazam through RapidAPI (apidojo `search`).
-    Shazam,
-    /// Deezer public API (search, track, album, editorial releases).
-    Deezer,
-    /// MusicBrainz web service v2 (recording search and lookups).
-    Musicbrainz,
+pub use crate::providers::Provider;
+
+/// What a sim module declares of the provider it stands in for (its `SIM`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SimProvider {
+    /// The lowercase name used in URLs, JSON and stats.
+    pub name: &'static str,
+    /// The path a client's `BASE_URL` should end with: the provider's prefix (`/<name>`), then
+    /// the real API's own root path.
+    pub base_path: &'static str,
+    /// Its real kind of limit, the default of [`crate::SimConfig`].
+    pub limits: ProviderLimitConfig,
 }
 
 impl Provider {
-    /// Every provider, in a fixed order (also the order of `/_stats`).
-    pub const ALL: [Provider; 5] = [
-        Provider::Spotify,
-        Provider::Youtube,
-        Provider::Shazam,
-        Provider::Deezer,
-        Provider::Musicbrainz,
-    ];
-
     /// The lowercase name used in URLs, JSON and stats (`"spotify"`).
     pub const fn as_str(self) -> &'static str {
-        match self {
-            Provider::Spotify => "spotify",
-            Provider::Youtube => "youtube",
-            Provider::Shazam => "shazam",
-            Provider::Deezer => "deezer",
-            Provider::Musicbrainz => "musicbrainz",
-        }
+        self.sim().name
     }
 
     /// The path prefix every route of this provider lives under (`"/spotify"`).
-    pub const fn prefix(self) -> &'static str {
-        match self {
-            Provider::Spotify => "/spotify",
-            Provider::Youtube => "/youtube",
-            Provider::Shazam => "/shazam",
-            Provider::Deezer => "/deezer",
-            Provider::Musicbrainz => "/musicbrainz",
-        }
+    pub fn prefix(self) -> String {
+        format!("/{}", self.as_str())
     }
 
     /// The path a client's `BASE_URL` should end with, so that appending the real API's own
     /// paths (`/search`, `/recording`, ...) reaches the simulator: e.g. `"/spotify/v1"`.
     pub const fn base_path(self) -> &'static str {
-        match self {
-            Provider::Spotify => "/spotify/v1",
-            Provider::Youtube => "/youtube/youtube/v3",
-            Provider::Shazam => "/shazam",
-            Provider::Deezer => "/deezer",
-            Provider::Musicbrainz => "/musicbrainz/ws/2",
-        }
+        self.sim().base_path
     }
 
     /// Position of the provider in [`Provider::ALL`], used to index per-provider state.
@@ -85,8 +56,8 @@ impl fmt::Display for Provider {
 
 /// One value per provider, looked up by [`Provider`] (`map[Provider::Deezer]`): per-provider
 /// settings without a named field for each provider.
-#[derive(Clone, Copy, PartialEq, Eq, Default)]
-pub struct ProviderMap<T>([T; 5]);
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ProviderMap<T>([T; Provider::ALL.len()]);
 
 impl<T> ProviderMap<T> {
     /// The map holding `f(provider)` for every provider.
@@ -102,6 +73,12 @@ impl<T> ProviderMap<T> {
     /// The value of `provider`, to change it.
     pub fn get_mut(&mut self, provider: Provider) -> &mut T {
         &mut self.0[provider.index()]
+    }
+}
+
+impl<T: Default> Default for ProviderMap<T> {
+    fn default() -> Self {
+        ProviderMap::from_fn(|_| T::default())
     }
 }
 
@@ -135,10 +112,20 @@ impl<T: fmt::Debug> fmt::Debug for ProviderMap<T> {
     }
 }
 
-/// A provider name that is not one of the five.
+/// A provider name that is not one of the simulator's.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown provider '{0}' (expected spotify, youtube, shazam, deezer or musicbrainz)")]
+#[error("unknown provider '{0}' (expected {expected})", expected = expected())]
 pub struct UnknownProvider(pub String);
+
+/// `spotify, youtube, ... or musicbrainz`.
+fn expected() -> String {
+    let names: Vec<&str> = Provider::ALL.iter().map(|p| p.as_str()).collect();
+    match names.split_last() {
+        Some((last, [])) => (*last).to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
 
 impl FromStr for Provider {
     type Err = UnknownProvider;
@@ -170,14 +157,18 @@ mod tests {
         let mut map = ProviderMap::filled(0);
         map[Provider::Deezer] = 5;
         *map.get_mut(Provider::Spotify) += 1;
-        assert_eq!(
-            Provider::ALL.map(|p| map[p]),
-            [1, 0, 0, 5, 0],
-            "spotify, youtube, shazam, deezer, musicbrainz"
-        );
-        assert_eq!(
-            format!("{map:?}"),
-            r#"{"spotify": 1, "youtube": 0, "shazam": 0, "deezer": 5, "musicbrainz": 0}"#
+        for p in Provider::ALL {
+            let expected = match p {
+                Provider::Spotify => 1,
+                Provider::Deezer => 5,
+                _ => 0,
+            };
+            assert_eq!(map[p], expected, "{p}");
+        }
+        let debug = format!("{map:?}");
+        assert!(
+            debug.starts_with(r#"{"spotify": 1, "youtube": 0, "shazam": 0, "deezer": 5, "#),
+            "keyed by name, in the list's order: {debug}"
         );
     }
 }

@@ -81,7 +81,7 @@ pub(crate) enum Verdict {
 #[derive(Debug)]
 pub(crate) struct SimState {
     pub(crate) config: SimConfig,
-    providers: [Mutex<ProviderState>; 5],
+    providers: [Mutex<ProviderState>; Provider::ALL.len()],
     catalog: RwLock<Arc<Catalog>>,
     catalog_writer: Mutex<()>,
     pub(crate) tokens: TokenStore,

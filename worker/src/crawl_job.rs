@@ -216,25 +216,38 @@ async fn call_with_budget(
     }
 }
 
-/// Drops track-detail pages of Spotify tracks the catalog already has with an ISRC: a second
-/// crawl of the same releases spends no call on them.
+/// Drops track-detail pages (a page that fetches one track alone, like Spotify's) of tracks the
+/// catalog already has with an ISRC from that provider: a second crawl of the same releases
+/// spends no call on them.
 async fn prune_known_tracks(
     ctx: &CrawlContext,
     children: &mut Vec<CrawlPage>,
 ) -> Result<(), sqlx::Error> {
-    let ids: Vec<String> = children
+    let ids: Vec<(ProviderName, String)> = children
         .iter()
-        .filter_map(|c| match c {
-            CrawlPage::SpotifyTrack { track_id } => Some(track_id.clone()),
-            _ => None,
-        })
+        .filter_map(|c| Some((c.provider(), c.single_track()?.to_string())))
         .collect();
     if ids.is_empty() {
         return Ok(());
     }
-    let known = crawls::known_with_isrc(&ctx.pool, ProviderName::Spotify, &ids).await?;
-    children
-        .retain(|c| !matches!(c, CrawlPage::SpotifyTrack { track_id } if known.contains(track_id)));
+    let mut known: Vec<(ProviderName, String)> = Vec::new();
+    for provider in ids
+        .iter()
+        .map(|(p, _)| *p)
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        let theirs: Vec<String> = ids
+            .iter()
+            .filter(|(p, _)| *p == provider)
+            .map(|(_, id)| id.clone())
+            .collect();
+        let found = crawls::known_with_isrc(&ctx.pool, provider, &theirs).await?;
+        known.extend(found.into_iter().map(|id| (provider, id)));
+    }
+    children.retain(|c| {
+        c.single_track()
+            .is_none_or(|id| !known.iter().any(|(p, k)| *p == c.provider() && k == id))
+    });
     Ok(())
 }
 

@@ -9,7 +9,7 @@ pub mod song_identity;
 mod track;
 
 pub use crawl::{AlbumInfo, CrawlPage, CRAWL_SOURCES};
-pub use provider::{ProviderName, UnknownProvider};
+pub use provider::{specs, Credential, ProviderName, ProviderSpec, UnknownProvider};
 pub use query::{normalize_text, NormalizedQuery, Query, QueryError, ResultLimit, SearchType};
 pub use rate_limit::{RateLimit, RateLimitParseError};
 pub use search::{Attempt, AttemptOutcome, SearchError, SearchStatus, SearchView};

@@ -17,7 +17,8 @@ use serde_json::{json, Value};
 use crate::call::{Call, Failure};
 use crate::catalog::{normalize, Catalog, SearchQuery, Song};
 use crate::limits::retry_after_secs;
-use crate::provider::Provider;
+use crate::config::ProviderLimitConfig;
+use crate::provider::{Provider, SimProvider};
 use crate::state::{SimHandle, Verdict};
 use crate::stats::Outcome;
 use crate::wire::{self, Params};
@@ -43,6 +44,14 @@ const LIBRARY_AGENTS: &[&str] = &[
     "libwww-perl",
     "hyper",
 ];
+
+/// Where it lives under the sim's port and its real kind of limit.
+pub(crate) const SIM: SimProvider = SimProvider {
+    name: "musicbrainz",
+    base_path: "/musicbrainz/ws/2",
+    // MusicBrainz: 1 call per second.
+    limits: ProviderLimitConfig::rolling(1, 1_000),
+};
 
 /// MusicBrainz's routes.
 pub(crate) fn router() -> Router<SimHandle> {

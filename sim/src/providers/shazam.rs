@@ -16,13 +16,22 @@ use crate::call::Failure;
 use crate::catalog::{image_hash, Catalog, SearchQuery, Song};
 use crate::config::SHAZAM_RAPIDAPI_HOST;
 use crate::limits::retry_after_secs;
-use crate::provider::Provider;
+use crate::config::ProviderLimitConfig;
+use crate::provider::{Provider, SimProvider};
 use crate::state::{SimHandle, Verdict};
 use crate::stats::Outcome;
 use crate::wire::{self, Params};
 
 const INVALID_KEY: &str =
     "Invalid API key. Go to https://docs.rapidapi.com/docs/keys for more info.";
+
+/// Where it lives under the sim's port and its real kind of limit.
+pub(crate) const SIM: SimProvider = SimProvider {
+    name: "shazam",
+    base_path: "/shazam",
+    // Shazam (RapidAPI): 60 calls per minute.
+    limits: ProviderLimitConfig::rolling(60, 60_000),
+};
 
 /// Shazam's routes.
 pub(crate) fn router() -> Router<SimHandle> {

@@ -17,7 +17,8 @@ use serde_json::{json, Value};
 use crate::call::{Call, Failure};
 use crate::catalog::{image_hash, Catalog, SearchQuery, Song};
 use crate::limits::retry_after_secs;
-use crate::provider::Provider;
+use crate::config::ProviderLimitConfig;
+use crate::provider::{Provider, SimProvider};
 use crate::state::{SimHandle, Verdict};
 use crate::stats::Outcome;
 use crate::wire::{self, html_escape, Params};
@@ -25,6 +26,14 @@ use crate::wire::{self, html_escape, Params};
 const QUOTA_MESSAGE: &str = "The request cannot be completed because you have exceeded your <a href=\"/youtube/v3/getting-started#quota\">quota</a>.";
 const NO_KEY_MESSAGE: &str = "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.";
 const BAD_KEY_MESSAGE: &str = "API key not valid. Please pass a valid API key.";
+
+/// Where it lives under the sim's port and its real kind of limit.
+pub(crate) const SIM: SimProvider = SimProvider {
+    name: "youtube",
+    base_path: "/youtube/youtube/v3",
+    // YouTube: 100 search calls per day, reset at midnight Pacific.
+    limits: ProviderLimitConfig::daily(100),
+};
 
 /// YouTube's routes.
 pub(crate) fn router() -> Router<SimHandle> {

@@ -55,9 +55,10 @@ async fn unknown_id_is_http_200_with_data_exception_800() {
 
 #[tokio::test]
 async fn over_quota_is_http_200_with_code_4() {
-    let t = spawn(SimConfig {
-        deezer: ProviderLimitConfig::rolling(2, 5_000),
-        ..SimConfig::default()
+    let t = spawn({
+        let mut config = SimConfig::default();
+        config.set_limits(Provider::Deezer, ProviderLimitConfig::rolling(2, 5_000));
+        config
     })
     .await;
     for _ in 0..2 {

@@ -79,9 +79,10 @@ async fn missing_or_wrong_key_is_401() {
 
 #[tokio::test]
 async fn over_the_plan_limit_is_429() {
-    let t = spawn(SimConfig {
-        shazam: ProviderLimitConfig::rolling(1, 60_000),
-        ..SimConfig::default()
+    let t = spawn({
+        let mut config = SimConfig::default();
+        config.set_limits(Provider::Shazam, ProviderLimitConfig::rolling(1, 60_000));
+        config
     })
     .await;
     assert_eq!(search(&t, "iu").await.status(), 200);

@@ -147,9 +147,10 @@ async fn tokens_expire_after_their_ttl() {
 
 #[tokio::test]
 async fn fourth_call_over_a_3_per_second_limit_is_429_with_retry_after_and_counted() {
-    let t = spawn(SimConfig {
-        spotify: ProviderLimitConfig::rolling(3, 1_000),
-        ..SimConfig::default()
+    let t = spawn({
+        let mut config = SimConfig::default();
+        config.set_limits(Provider::Spotify, ProviderLimitConfig::rolling(3, 1_000));
+        config
     })
     .await;
     let token = t.spotify_token().await; // the token endpoint does not count

@@ -85,9 +85,10 @@ async fn part_must_be_snippet() {
 
 #[tokio::test]
 async fn daily_quota_exceeded_is_403_quota_exceeded_and_invalid_calls_count() {
-    let t = spawn(SimConfig {
-        youtube: ProviderLimitConfig::daily(2),
-        ..SimConfig::default()
+    let t = spawn({
+        let mut config = SimConfig::default();
+        config.set_limits(Provider::Youtube, ProviderLimitConfig::daily(2));
+        config
     })
     .await;
     // An invalid call still costs quota.

@@ -51,6 +51,7 @@ pub fn not_mine(page: &CrawlPage) -> ProviderError {
 
 #[cfg(test)]
 mod tests {
+    use super::super::deezer::spec::Page;
     use super::*;
 
     #[test]
@@ -60,12 +61,14 @@ mod tests {
                 items: vec![7u64, 8],
                 next: Some(100),
             },
-            |album_id| CrawlPage::DeezerAlbumTracks {
-                album_id,
-                index: 0,
-                album: Default::default(),
+            |album_id| {
+                CrawlPage::Deezer(Page::AlbumTracks {
+                    album_id,
+                    index: 0,
+                    album: Default::default(),
+                })
             },
-            |index| CrawlPage::DeezerNewReleases { index },
+            |index| CrawlPage::Deezer(Page::NewReleases { index }),
         );
         let keys: Vec<String> = fetched.children.iter().map(CrawlPage::key).collect();
         assert_eq!(
@@ -81,12 +84,14 @@ mod tests {
                 items: vec![],
                 next: None,
             },
-            |album_id| CrawlPage::DeezerAlbumTracks {
-                album_id,
-                index: 0,
-                album: Default::default(),
+            |album_id| {
+                CrawlPage::Deezer(Page::AlbumTracks {
+                    album_id,
+                    index: 0,
+                    album: Default::default(),
+                })
             },
-            |index| CrawlPage::DeezerNewReleases { index },
+            |index| CrawlPage::Deezer(Page::NewReleases { index }),
         );
         assert!(last.children.is_empty());
     }

@@ -7,6 +7,12 @@
 //! 800 "no data" (a valid empty answer). Search items carry no ISRC (only `/track/{id}` does)
 //! and give `duration` in seconds.
 
+/// Its name, credential and defaults (`deezer/spec.rs`, which `muze-shared` compiles for every
+/// binary).
+pub use muze_shared::domain::specs::deezer as spec;
+
+use spec::Page;
+
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -197,23 +203,28 @@ impl Crawler for Deezer {
     }
 
     async fn fetch(&self, page: &CrawlPage) -> Result<Fetched, ProviderError> {
-        let album_page = |(album_id, album)| CrawlPage::DeezerAlbumTracks {
-            album_id,
-            index: 0,
-            album,
+        let CrawlPage::Deezer(mine) = page else {
+            return Err(crawler::not_mine(page));
         };
-        Ok(match page {
-            CrawlPage::DeezerNewReleases { index } => {
+        let album_page = |(album_id, album)| {
+            CrawlPage::Deezer(Page::AlbumTracks {
+                album_id,
+                index: 0,
+                album,
+            })
+        };
+        Ok(match mine {
+            Page::NewReleases { index } => {
                 fan_out(self.new_albums(false, *index).await?, album_page, |index| {
-                    CrawlPage::DeezerNewReleases { index }
+                    CrawlPage::Deezer(Page::NewReleases { index })
                 })
             }
-            CrawlPage::DeezerChartAlbums { index } => {
+            Page::ChartAlbums { index } => {
                 fan_out(self.new_albums(true, *index).await?, album_page, |index| {
-                    CrawlPage::DeezerChartAlbums { index }
+                    CrawlPage::Deezer(Page::ChartAlbums { index })
                 })
             }
-            CrawlPage::DeezerAlbumTracks {
+            Page::AlbumTracks {
                 album_id,
                 index,
                 album,
@@ -223,16 +234,17 @@ impl Crawler for Deezer {
                     tracks: listing.items,
                     children: listing
                         .next
-                        .map(|index| CrawlPage::DeezerAlbumTracks {
-                            album_id: *album_id,
-                            index,
-                            album: album.clone(),
+                        .map(|index| {
+                            CrawlPage::Deezer(Page::AlbumTracks {
+                                album_id: *album_id,
+                                index,
+                                album: album.clone(),
+                            })
                         })
                         .into_iter()
                         .collect(),
                 }
             }
-            other => return Err(crawler::not_mine(other)),
         })
     }
 }

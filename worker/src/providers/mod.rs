@@ -6,15 +6,23 @@
 mod artists;
 mod budgeted_call;
 mod crawler;
-pub mod deezer;
 mod error;
 pub mod fallback;
 mod http;
-pub mod musicbrainz;
 mod registry;
-pub mod shazam;
-pub mod spotify;
-pub mod youtube;
+
+// The provider list's lines: each is a `pub mod` and a line of [`registry::REGISTRY`].
+macro_rules! providers {
+    ($($module:ident : $variant:ident $(, pages: $pages:ident)? => $build:expr),* $(,)?) => {
+        $(pub mod $module;)*
+
+        /// Every provider, one line each (see `list.rs`).
+        const REGISTRY: &[(ProviderName, registry::Build)] =
+            &[$((ProviderName::$variant, $build)),*];
+    };
+}
+include!("list.rs");
+use registry::Built;
 
 pub use budgeted_call::{budgeted_call, Budgeted, LIMITER_DOWN_WAIT};
 pub use crawler::{Crawler, Fetched};

@@ -6,6 +6,10 @@
 //! include fuzzy matches with a `score` of 0–100; only confident ones are kept, because a wrong
 //! song is worse than none. Recordings carry ISRCs and lengths in milliseconds.
 
+/// Its name, credential and defaults (`musicbrainz/spec.rs`, which `muze-shared` compiles for every
+/// binary).
+pub use muze_shared::domain::specs::musicbrainz as spec;
+
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -253,6 +257,50 @@ mod tests {
         assert_eq!(t.album.as_deref(), Some("Discovery"));
         assert_eq!(t.release_date.as_deref(), Some("2000-11-13"));
         assert_eq!(t.image_url, None);
+    }
+
+    /// Trimmed from a recorded `GET /ws/2/recording?query=...&fmt=json` answer (created
+    /// 2023-04-11, kept by github.com/fuwa-syugyo/credits_spot in
+    /// `src/__tests__/data/recordingSearchResponse.ts`): `video` null, a credit without
+    /// `joinphrase`, artist aliases, releases with media; then the shapes MusicBrainz documents
+    /// for the fields that one lacks: a two-artist credit joined by `" feat. "`, `length` null
+    /// and a year-only date (its ids left out, the recording's replaced by a label).
+    #[test]
+    fn parses_a_recorded_answer_and_the_documented_credit_and_length_shapes() {
+        let tracks = parse_json(
+            r#"{"created":"2023-04-11T05:27:36.921Z","count":22706,"offset":0,"recordings":[
+            {"id":"0e16076b-4c48-420d-a684-c3e213368782","score":100,"title":"残酷な天使のテーゼ","length":331026,"video":null,
+             "artist-credit":[{"name":"河井英里","artist":{"id":"69a5f935-8175-4f80-bbfa-744f017ef27c","name":"河井英里","sort-name":"Kawai, Eri",
+               "aliases":[{"sort-name":"Erie","name":"Erie","locale":null,"type":null,"primary":null,"begin-date":null,"end-date":null}]}}],
+             "first-release-date":"2001-11-22",
+             "releases":[{"id":"59230d81-5210-458b-80da-f6c403aa82e2","status-id":"4e304316-386d-3409-af2e-78857eec5cfe","count":1,
+               "title":"アニメヒーリングシリーズ animage ~NEW ANIMATION SONGS~","status":"Official",
+               "release-group":{"id":"bdd12a18-c286-403d-a7a5-6f9fa2d713d1","primary-type":"Album"},
+               "date":"2001-11-22","country":"JP","track-count":15,
+               "media":[{"position":1,"format":"CD","track":[{"id":"f3a5c95f-cbf0-3f4c-b0f8-971ef5534e51","number":"1","title":"残酷な天使のテーゼ","length":331026}],"track-count":15,"track-offset":0}]}],
+             "isrcs":["JPPI00152140"]},
+            {"id":"credit-and-null-length","score":98,"title":"勇者","length":null,"video":null,
+             "artist-credit":[{"name":"YOASOBI","joinphrase":" feat. ","artist":{"name":"YOASOBI","sort-name":"YOASOBI"}},
+               {"name":"幾田りら","artist":{"name":"幾田りら","sort-name":"Ikuta, Lilas"}}],
+             "first-release-date":"2023"}]}"#,
+        );
+        assert_eq!(tracks.len(), 2);
+        let t = &tracks[0];
+        assert_eq!(t.provider_id, "0e16076b-4c48-420d-a684-c3e213368782");
+        assert_eq!(t.title, "残酷な天使のテーゼ");
+        assert_eq!(t.artists, vec!["河井英里"]);
+        assert_eq!(t.duration_ms, Some(331_026));
+        assert_eq!(t.isrc.as_deref(), Some("JPPI00152140"));
+        assert_eq!(
+            t.album.as_deref(),
+            Some("アニメヒーリングシリーズ animage ~NEW ANIMATION SONGS~")
+        );
+        assert_eq!(t.release_date.as_deref(), Some("2001-11-22"));
+        let credited = &tracks[1];
+        assert_eq!(credited.artists, vec!["YOASOBI", "幾田りら"], "join phrases are not names");
+        assert_eq!(credited.duration_ms, None, "length null is an unknown duration");
+        assert_eq!(credited.release_date.as_deref(), Some("2023"));
+        assert_eq!((credited.isrc.as_deref(), credited.album.as_deref()), (None, None));
     }
 
     #[test]

@@ -1,28 +1,26 @@
-//! The one list of providers: each line names a provider and builds its client from its
-//! settings, as a search provider and, when it has one, a crawler. Nothing else in the worker
-//! names a provider; adding one is adding its module and its line here.
+//! Builds the providers of the one provider list (`list.rs`, whose lines become `REGISTRY`):
+//! each line names a provider and builds its client from its settings, as a search provider
+//! and, when it has one, a crawler. Nothing else in the worker names a provider; adding one is
+//! adding its module and its line to the list.
 
 use std::{collections::BTreeMap, sync::Arc};
 
 use muze_shared::{config::ProviderSettings, domain::ProviderName, Settings};
 
-use super::{
-    deezer::Deezer, musicbrainz::MusicBrainz, shazam::Shazam, spotify::Spotify, youtube::Youtube,
-    Crawler, Provider,
-};
+use super::{Crawler, Provider, REGISTRY};
 
 /// The crawlers in force on this worker, by provider.
 pub type Crawlers = BTreeMap<ProviderName, Arc<dyn Crawler>>;
 
 /// A provider's client, as the search fallback and (if it crawls) the crawl use it.
-pub struct Built {
+pub(super) struct Built {
     search: Arc<dyn Provider>,
     crawler: Option<Arc<dyn Crawler>>,
 }
 
 impl Built {
     /// A provider that only answers searches.
-    fn searching(provider: impl Provider + 'static) -> Built {
+    pub(super) fn searching(provider: impl Provider + 'static) -> Built {
         Built {
             search: Arc::new(provider),
             crawler: None,
@@ -30,7 +28,7 @@ impl Built {
     }
 
     /// A provider that answers searches and walks new releases.
-    fn crawling(provider: impl Provider + Crawler + 'static) -> Built {
+    pub(super) fn crawling(provider: impl Provider + Crawler + 'static) -> Built {
         let provider = Arc::new(provider);
         Built {
             search: provider.clone(),
@@ -40,26 +38,7 @@ impl Built {
 }
 
 /// Builds a provider's client from the settings; `None` when it lacks the credentials it needs.
-type Build = fn(&Settings, &ProviderSettings) -> Option<Built>;
-
-/// Every provider, one line each.
-const REGISTRY: &[(ProviderName, Build)] = &[
-    (ProviderName::Spotify, |s, p| {
-        Spotify::new(p, &s.search.market).map(Built::crawling)
-    }),
-    (ProviderName::Youtube, |_, p| {
-        Youtube::new(p).map(Built::searching)
-    }),
-    (ProviderName::Shazam, |_, p| {
-        Shazam::new(p).map(Built::searching)
-    }),
-    (ProviderName::Deezer, |_, p| {
-        Deezer::new(p).map(Built::crawling)
-    }),
-    (ProviderName::Musicbrainz, |_, p| {
-        MusicBrainz::new(p).map(Built::searching)
-    }),
-];
+pub(super) type Build = fn(&Settings, &ProviderSettings) -> Option<Built>;
 
 /// Builds `name`'s client unless configuration switched it off.
 fn build(settings: &Settings, name: ProviderName) -> Result<Option<Built>, &'static str> {
@@ -111,6 +90,29 @@ mod tests {
         for name in ProviderName::ALL {
             let lines = REGISTRY.iter().filter(|(n, _)| *n == name).count();
             assert_eq!(lines, 1, "{name}");
+        }
+    }
+
+    #[test]
+    fn every_provider_has_a_sim_module_under_the_urls_its_tests_point_at() {
+        let sim: Vec<&str> = muze_sim::Provider::ALL.iter().map(|p| p.as_str()).collect();
+        let ours: Vec<&str> = ProviderName::ALL.iter().map(|p| p.as_str()).collect();
+        assert_eq!(
+            ours, sim,
+            "the provider list and the sim's list name the same providers"
+        );
+        for (name, sim) in ProviderName::ALL.into_iter().zip(muze_sim::Provider::ALL) {
+            let env = name.sim_env("http://sim", "1/1s");
+            let base_url = &env
+                .iter()
+                .find(|(k, _)| k.ends_with("__BASE_URL"))
+                .expect("a base URL")
+                .1;
+            assert_eq!(
+                *base_url,
+                format!("http://sim{}", sim.base_path()),
+                "{name}"
+            );
         }
     }
 

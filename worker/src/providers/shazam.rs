@@ -6,6 +6,10 @@
 //! answers `{}`. Hits carry Shazam's `key`, a title and a `subtitle` that is the artist display
 //! string; no ISRC, album or duration.
 
+/// Its name, credential and defaults (`shazam/spec.rs`, which `muze-shared` compiles for every
+/// binary).
+pub use muze_shared::domain::specs::shazam as spec;
+
 use async_trait::async_trait;
 use muze_shared::{
     config::ProviderSettings,
@@ -246,6 +250,45 @@ mod tests {
         assert_eq!((t.isrc.as_deref(), t.album.as_deref()), (None, None));
     }
 
+    /// Trimmed from a recorded answer kept by github.com/minniexp/guesssong
+    /// (`src/data/ShazamTracksEdited.js`): `url` but no `share`, `images` with `coverart` and
+    /// `coverarthq`, and a subtitle that credits three names with a comma and an ampersand.
+    #[test]
+    fn parses_a_recorded_answer_with_a_three_name_subtitle() {
+        let tracks = parse_json(
+            r#"{"tracks":{"hits":[{"track":{"key":"104382921","title":"Ginseng Strip 2002","subtitle":"Yung Lean",
+            "images":{"background":"https://is4-ssl.mzstatic.com/image/thumb/Features125/v4/45/87/f9/4587f9b0-8bfd-91f2-f920-a665073f1607/pr_source.png/800x800cc.jpg",
+              "coverart":"https://is3-ssl.mzstatic.com/image/thumb/Music124/v4/e9/c4/bd/e9c4bd59-080d-329b-c763-7a7baabb9377/7071245098315_1.jpg/400x400cc.jpg",
+              "coverarthq":"https://is3-ssl.mzstatic.com/image/thumb/Music124/v4/e9/c4/bd/e9c4bd59-080d-329b-c763-7a7baabb9377/7071245098315_1.jpg/400x400cc.jpg",
+              "joecolor":"b:1e1f24p:fffdffs:9ccb5et:d1d0d3q:83a852"},
+            "actions":[{"name":"apple","type":"applemusicplay","id":"1090125770"}],
+            "url":"https://www.shazam.com/track/104382921/ginseng-strip-2002"}},
+            {"track":{"key":"589545994","title":"Enemy (From the series Arcane League of Legends)",
+            "subtitle":"Imagine Dragons, Arcane & League of Legends",
+            "images":{"coverart":"https://is5-ssl.mzstatic.com/image/thumb/Music126/v4/5d/d8/fc/5dd8fc36-85ad-e7c9-8288-e7d12d332934/21UM1IM39402.rgb.jpg/400x400cc.jpg"}}}]}}"#,
+        );
+        assert_eq!(tracks.len(), 2);
+        assert_eq!(tracks[0].provider_id, "104382921");
+        assert_eq!(tracks[0].title, "Ginseng Strip 2002");
+        assert_eq!(tracks[0].artists, vec!["Yung Lean"]);
+        assert_eq!(
+            tracks[0].url,
+            "https://www.shazam.com/track/104382921/ginseng-strip-2002"
+        );
+        assert_eq!(
+            tracks[0].image_url.as_deref(),
+            Some("https://is3-ssl.mzstatic.com/image/thumb/Music124/v4/e9/c4/bd/e9c4bd59-080d-329b-c763-7a7baabb9377/7071245098315_1.jpg/400x400cc.jpg")
+        );
+        let enemy = &tracks[1];
+        assert_eq!(enemy.title, "Enemy (From the series Arcane League of Legends)");
+        assert_eq!(
+            enemy.artists,
+            vec!["Imagine Dragons", "Arcane", "League of Legends"]
+        );
+        assert_eq!(enemy.url, "https://www.shazam.com/track/589545994");
+        assert_eq!((enemy.duration_ms, enemy.isrc.as_deref()), (None, None));
+    }
+
     #[test]
     fn tolerates_missing_optional_fields() {
         let tracks = parse_json(
@@ -310,6 +353,16 @@ mod tests {
         );
         assert_eq!(
             classify(429, &HeaderMap::new(), ""),
+            ProviderError::RateLimited { retry_after: None }
+        );
+        // RapidAPI's per-second burst limit says "exceeded" too, but it is not the quota (the
+        // message as quoted in RapidAPI clients' handling code).
+        assert_eq!(
+            classify(
+                429,
+                &HeaderMap::new(),
+                r#"{"message":"You have exceeded the rate limit per second for your plan, BASIC, by the API provider"}"#
+            ),
             ProviderError::RateLimited { retry_after: None }
         );
         let monthly = r#"{"message":"You have exceeded the MONTHLY quota for Requests on your current plan, BASIC. Upgrade your plan at https://rapidapi.com/apidojo/api/shazam"}"#;

@@ -9,6 +9,12 @@
 //! and `/tracks/{id}` are full TrackObjects, which carry the ISRC in `external_ids.isrc`;
 //! album track lists are simplified tracks without it.
 
+/// Its name, credential and defaults (`spotify/spec.rs`, which `muze-shared` compiles for every
+/// binary).
+pub use muze_shared::domain::specs::spotify as spec;
+
+use spec::Page;
+
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -311,7 +317,10 @@ struct ArtistObject {
 #[derive(Debug, Deserialize)]
 struct AlbumObject {
     name: Option<String>,
+    /// `YYYY`, `YYYY-MM` or `YYYY-MM-DD`, as [`AlbumObject::release_date_precision`] says.
     release_date: Option<String>,
+    /// `year`, `month` or `day`.
+    release_date_precision: Option<String>,
     #[serde(default)]
     images: Vec<Image>,
 }
@@ -355,7 +364,11 @@ fn parse_tracks(items: Vec<Option<TrackObject>>) -> Vec<ProviderTrack> {
                         .into_iter()
                         .max_by_key(|i| i.width.unwrap_or(0))
                         .map(|i| i.url);
-                    (a.name, a.release_date, image)
+                    let date = a
+                        .release_date
+                        .map(|d| as_precise_as(d, a.release_date_precision.as_deref()))
+                        .filter(|d| !d.is_empty());
+                    (a.name, date, image)
                 }
                 None => (None, None, None),
             };
@@ -379,6 +392,21 @@ fn parse_tracks(items: Vec<Option<TrackObject>>) -> Vec<ProviderTrack> {
         .collect()
 }
 
+/// `date` cut to the precision Spotify states for it: a date said to be known to the year is
+/// kept as `YYYY` even when more is written (Spotify's own reference example pairs
+/// `"1981-12"` with `"year"`), so a guessed month or day never reaches the catalog.
+fn as_precise_as(date: String, precision: Option<&str>) -> String {
+    let len = match precision {
+        Some("year") => 4,
+        Some("month") => 7,
+        _ => return date,
+    };
+    match date.get(..len) {
+        Some(cut) if date.len() > len => cut.to_string(),
+        _ => date,
+    }
+}
+
 /// Spotify's new releases: `tag:new` album search, each album's tracks, each track in full
 /// (only the full object carries the ISRC).
 #[async_trait]
@@ -388,28 +416,34 @@ impl Crawler for Spotify {
     }
 
     async fn fetch(&self, page: &CrawlPage) -> Result<Fetched, ProviderError> {
-        Ok(match page {
-            CrawlPage::SpotifyNewAlbums { offset } => fan_out(
+        let CrawlPage::Spotify(mine) = page else {
+            return Err(crawler::not_mine(page));
+        };
+        Ok(match mine {
+            Page::NewAlbums { offset } => fan_out(
                 self.new_albums(*offset).await?,
-                |album_id| CrawlPage::SpotifyAlbumTracks {
-                    album_id,
-                    offset: 0,
+                |album_id| {
+                    CrawlPage::Spotify(Page::AlbumTracks {
+                        album_id,
+                        offset: 0,
+                    })
                 },
-                |offset| CrawlPage::SpotifyNewAlbums { offset },
+                |offset| CrawlPage::Spotify(Page::NewAlbums { offset }),
             ),
-            CrawlPage::SpotifyAlbumTracks { album_id, offset } => fan_out(
+            Page::AlbumTracks { album_id, offset } => fan_out(
                 self.album_tracks(album_id, *offset).await?,
-                |track_id| CrawlPage::SpotifyTrack { track_id },
-                |offset| CrawlPage::SpotifyAlbumTracks {
-                    album_id: album_id.clone(),
-                    offset,
+                |track_id| CrawlPage::Spotify(Page::Track { track_id }),
+                |offset| {
+                    CrawlPage::Spotify(Page::AlbumTracks {
+                        album_id: album_id.clone(),
+                        offset,
+                    })
                 },
             ),
-            CrawlPage::SpotifyTrack { track_id } => Fetched {
+            Page::Track { track_id } => Fetched {
                 tracks: self.track(track_id).await?,
                 children: Vec::new(),
             },
-            other => return Err(crawler::not_mine(other)),
         })
     }
 }
@@ -453,6 +487,85 @@ mod tests {
             t.url,
             "https://open.spotify.com/track/3P3UA61WRQqwCXaoFOTENd"
         );
+    }
+
+    /// Trimmed from a recorded `GET /search?q=Bruno+Mars&type=track&market=ID` answer (the
+    /// fixture of github.com/hilmiikhsan/music-catalog-api, `internal/repository/spotify`):
+    /// two artists on the track and the album, three images widest first, `preview_url` null on
+    /// the second item, and a `next` page.
+    #[test]
+    fn parses_a_recorded_answer_with_two_artists_and_a_null_preview() {
+        let tracks = parse_json(
+            r#"{"tracks":{"href":"https://api.spotify.com/v1/search?query=Bruno+Mars&type=track&market=ID&locale=en-US%2Cen%3Bq%3D0.9&offset=0&limit=10",
+            "items":[{"album":{"album_type":"single","artists":[
+              {"external_urls":{"spotify":"https://open.spotify.com/artist/3eVa5w3URK5duf6eyVDbu9"},"href":"https://api.spotify.com/v1/artists/3eVa5w3URK5duf6eyVDbu9","id":"3eVa5w3URK5duf6eyVDbu9","name":"ROSÉ","type":"artist","uri":"spotify:artist:3eVa5w3URK5duf6eyVDbu9"},
+              {"external_urls":{"spotify":"https://open.spotify.com/artist/0du5cEVh5yTK9QJze8zA0C"},"href":"https://api.spotify.com/v1/artists/0du5cEVh5yTK9QJze8zA0C","id":"0du5cEVh5yTK9QJze8zA0C","name":"Bruno Mars","type":"artist","uri":"spotify:artist:0du5cEVh5yTK9QJze8zA0C"}],
+              "external_urls":{"spotify":"https://open.spotify.com/album/2IYQwwgxgOIn7t3iF6ufFD"},"href":"https://api.spotify.com/v1/albums/2IYQwwgxgOIn7t3iF6ufFD","id":"2IYQwwgxgOIn7t3iF6ufFD",
+              "images":[{"height":640,"url":"https://i.scdn.co/image/ab67616d0000b273f8c8297efc6022534f1357e1","width":640},
+                        {"height":300,"url":"https://i.scdn.co/image/ab67616d00001e02f8c8297efc6022534f1357e1","width":300},
+                        {"height":64,"url":"https://i.scdn.co/image/ab67616d00004851f8c8297efc6022534f1357e1","width":64}],
+              "is_playable":true,"name":"APT.","release_date":"2024-10-18","release_date_precision":"day","total_tracks":1,"type":"album","uri":"spotify:album:2IYQwwgxgOIn7t3iF6ufFD"},
+            "artists":[
+              {"external_urls":{"spotify":"https://open.spotify.com/artist/3eVa5w3URK5duf6eyVDbu9"},"href":"https://api.spotify.com/v1/artists/3eVa5w3URK5duf6eyVDbu9","id":"3eVa5w3URK5duf6eyVDbu9","name":"ROSÉ","type":"artist","uri":"spotify:artist:3eVa5w3URK5duf6eyVDbu9"},
+              {"external_urls":{"spotify":"https://open.spotify.com/artist/0du5cEVh5yTK9QJze8zA0C"},"href":"https://api.spotify.com/v1/artists/0du5cEVh5yTK9QJze8zA0C","id":"0du5cEVh5yTK9QJze8zA0C","name":"Bruno Mars","type":"artist","uri":"spotify:artist:0du5cEVh5yTK9QJze8zA0C"}],
+            "disc_number":1,"duration_ms":169917,"explicit":false,"external_ids":{"isrc":"USAT22409172"},
+            "external_urls":{"spotify":"https://open.spotify.com/track/5vNRhkKd0yEAg8suGBpjeY"},"href":"https://api.spotify.com/v1/tracks/5vNRhkKd0yEAg8suGBpjeY",
+            "id":"5vNRhkKd0yEAg8suGBpjeY","is_local":false,"is_playable":true,"name":"APT.","popularity":94,
+            "preview_url":"https://p.scdn.co/mp3-preview/6b7763066dd42d94dc893f12bb135d7d5392e386?cid=cfe923b2d660439caf2b557b21f31221",
+            "track_number":1,"type":"track","uri":"spotify:track:5vNRhkKd0yEAg8suGBpjeY"},
+            {"album":{"album_type":"single","artists":[{"id":"1HY2Jd0NmPuamShAr6KMms","name":"Lady Gaga","type":"artist"},{"id":"0du5cEVh5yTK9QJze8zA0C","name":"Bruno Mars","type":"artist"}],
+              "id":"10FLjwfpbxLmW8c25Xyc2N","images":[{"height":640,"url":"https://i.scdn.co/image/ab67616d0000b27382ea2e9e1858aa012c57cd45","width":640}],
+              "name":"Die With A Smile","release_date":"2024-08-16","release_date_precision":"day","total_tracks":1,"type":"album"},
+            "artists":[{"id":"1HY2Jd0NmPuamShAr6KMms","name":"Lady Gaga","type":"artist"},{"id":"0du5cEVh5yTK9QJze8zA0C","name":"Bruno Mars","type":"artist"}],
+            "disc_number":1,"duration_ms":251667,"explicit":false,"external_ids":{"isrc":"USUM72409273"},
+            "external_urls":{"spotify":"https://open.spotify.com/track/2plbrEY59IikOBgBGLjaoe"},
+            "id":"2plbrEY59IikOBgBGLjaoe","is_local":false,"is_playable":true,"name":"Die With A Smile","popularity":100,
+            "preview_url":null,"track_number":1,"type":"track","uri":"spotify:track:2plbrEY59IikOBgBGLjaoe"}],
+            "limit":10,"next":"https://api.spotify.com/v1/search?query=Bruno+Mars&type=track&market=ID&locale=en-US%2Cen%3Bq%3D0.9&offset=10&limit=10",
+            "offset":0,"previous":null,"total":894}}"#,
+        );
+        assert_eq!(tracks.len(), 2);
+        let apt = &tracks[0];
+        assert_eq!(apt.provider_id, "5vNRhkKd0yEAg8suGBpjeY");
+        assert_eq!(apt.title, "APT.");
+        assert_eq!(apt.artists, vec!["ROSÉ", "Bruno Mars"]);
+        assert_eq!(apt.album.as_deref(), Some("APT."));
+        assert_eq!(apt.duration_ms, Some(169_917));
+        assert_eq!(apt.isrc.as_deref(), Some("USAT22409172"));
+        assert_eq!(apt.release_date.as_deref(), Some("2024-10-18"));
+        assert_eq!(
+            apt.image_url.as_deref(),
+            Some("https://i.scdn.co/image/ab67616d0000b273f8c8297efc6022534f1357e1")
+        );
+        assert_eq!(
+            apt.url,
+            "https://open.spotify.com/track/5vNRhkKd0yEAg8suGBpjeY"
+        );
+        let smile = &tracks[1];
+        assert_eq!(smile.artists, vec!["Lady Gaga", "Bruno Mars"]);
+        assert_eq!(smile.isrc.as_deref(), Some("USUM72409273"));
+        assert_eq!(smile.duration_ms, Some(251_667));
+    }
+
+    /// Albums known only to the year or the month: `"2001"` / `"year"` is how Spotify sends
+    /// System of a Down's *Toxicity* and Miles Davis's *Steamin'* (recorded in public client
+    /// fixtures); its reference example pairs `"1981-12"` with `"year"`.
+    #[test]
+    fn release_dates_keep_the_precision_spotify_states() {
+        let track = |date: &str, precision: &str| {
+            let json = format!(
+                r#"{{"tracks":{{"items":[{{"id":"t","name":"Chop Suey!","artists":[{{"name":"System Of A Down"}}],
+                "album":{{"name":"Toxicity","release_date":"{date}","release_date_precision":"{precision}","images":[]}}}}]}}}}"#
+            );
+            parse_json(&json).remove(0)
+        };
+        assert_eq!(track("2001", "year").release_date.as_deref(), Some("2001"));
+        assert_eq!(track("1981-12", "year").release_date.as_deref(), Some("1981"));
+        assert_eq!(track("2010-12", "month").release_date.as_deref(), Some("2010-12"));
+        assert_eq!(track("2010-12-09", "day").release_date.as_deref(), Some("2010-12-09"));
+        let t = track("2001", "year");
+        assert_eq!(t.image_url, None, "an album without images has no image");
+        assert_eq!(t.album.as_deref(), Some("Toxicity"));
     }
 
     #[test]

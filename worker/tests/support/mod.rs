@@ -149,53 +149,16 @@ impl System {
             ("MUZE__SEARCH__PROVIDERS", options.providers.into()),
             ("MUZE__WORKER__SWEEP_INTERVAL_SECS", "1".into()),
             ("MUZE__WORKER__LEASE_SECS", "5".into()),
-            (
-                "MUZE__PROVIDERS__SPOTIFY__BASE_URL",
-                format!("{sim_url}/spotify/v1"),
-            ),
-            (
-                "MUZE__PROVIDERS__SPOTIFY__TOKEN_URL",
-                format!("{sim_url}/spotify/api/token"),
-            ),
-            (
-                "MUZE__PROVIDERS__SPOTIFY__CLIENT_ID",
-                "muze-sim-client".into(),
-            ),
-            (
-                "MUZE__PROVIDERS__SPOTIFY__CLIENT_SECRET",
-                "muze-sim-secret".into(),
-            ),
-            ("MUZE__PROVIDERS__SPOTIFY__RATE_LIMIT", "100000/30s".into()),
-            (
-                "MUZE__PROVIDERS__YOUTUBE__BASE_URL",
-                format!("{sim_url}/youtube/youtube/v3"),
-            ),
-            ("MUZE__PROVIDERS__YOUTUBE__API_KEY", "muze-sim-key".into()),
-            ("MUZE__PROVIDERS__YOUTUBE__RATE_LIMIT", "100000/30s".into()),
-            ("MUZE__PROVIDERS__YOUTUBE__DAILY_QUOTA", "100000".into()),
-            (
-                "MUZE__PROVIDERS__SHAZAM__BASE_URL",
-                format!("{sim_url}/shazam"),
-            ),
-            ("MUZE__PROVIDERS__SHAZAM__API_KEY", "muze-sim-key".into()),
-            ("MUZE__PROVIDERS__SHAZAM__RATE_LIMIT", "100000/30s".into()),
-            (
-                "MUZE__PROVIDERS__DEEZER__BASE_URL",
-                format!("{sim_url}/deezer"),
-            ),
-            ("MUZE__PROVIDERS__DEEZER__RATE_LIMIT", "100000/30s".into()),
-            (
-                "MUZE__PROVIDERS__MUSICBRAINZ__BASE_URL",
-                format!("{sim_url}/musicbrainz/ws/2"),
-            ),
-            (
-                "MUZE__PROVIDERS__MUSICBRAINZ__RATE_LIMIT",
-                "100000/30s".into(),
-            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
+        // Every provider of the list points at the sim.
+        env.extend(
+            ProviderName::ALL
+                .into_iter()
+                .flat_map(|p| p.sim_env(&sim_url, "100000/30s")),
+        );
         // Budgets belong to credentials, which tests share: each test spends its own.
         env.extend(ProviderName::ALL.map(|p| {
             (

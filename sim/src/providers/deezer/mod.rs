@@ -20,8 +20,18 @@ use axum::Router;
 use serde_json::json;
 
 use crate::call::Failure;
+use crate::config::ProviderLimitConfig;
+use crate::provider::SimProvider;
 use crate::state::SimHandle;
 use crate::wire;
+
+/// Where it lives under the sim's port and its real kind of limit.
+pub(crate) const SIM: SimProvider = SimProvider {
+    name: "deezer",
+    base_path: "/deezer",
+    // Deezer: 50 calls per 5 s.
+    limits: ProviderLimitConfig::rolling(50, 5_000),
+};
 
 /// Deezer's routes.
 pub(crate) fn router() -> Router<SimHandle> {

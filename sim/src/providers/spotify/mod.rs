@@ -13,10 +13,20 @@ use axum::Router;
 use serde_json::json;
 
 use crate::call::Failure;
+use crate::config::ProviderLimitConfig;
+use crate::provider::SimProvider;
 use crate::state::SimHandle;
 use crate::wire;
 
 pub(crate) use auth::TokenStore;
+
+/// Where it lives under the sim's port and its real kind of limit.
+pub(crate) const SIM: SimProvider = SimProvider {
+    name: "spotify",
+    base_path: "/spotify/v1",
+    // Spotify: 300 calls per rolling 30 s (the token endpoint does not count).
+    limits: ProviderLimitConfig::rolling(300, 30_000),
+};
 
 /// Spotify's routes.
 pub(crate) fn router() -> Router<SimHandle> {

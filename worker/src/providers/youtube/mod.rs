@@ -3,6 +3,9 @@
 
 mod client;
 mod errors;
+/// Its name, credential and defaults (`youtube/spec.rs`, which `muze-shared` compiles for every
+/// binary).
+pub use muze_shared::domain::specs::youtube as spec;
 mod title;
 #[cfg(test)]
 mod title_table;
