@@ -23,6 +23,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 const PAGE: &str = include_str!("../status/page/index.html");
 const SCRIPT: &str = include_str!("../status/page/app.js");
 const STYLE: &str = include_str!("../status/page/style.css");
+const ICON: &str = include_str!("../status/page/favicon.svg");
 
 /// The page and its assets, at the root.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -30,6 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(page))
         .route("/status/app.js", get(script))
         .route("/status/style.css", get(style))
+        .route("/status/favicon.svg", get(icon))
 }
 
 /// The operators' status page (HTML). It asks for an admin key, keeps it for the browser
@@ -54,6 +56,10 @@ async fn script() -> Response {
 
 async fn style() -> Response {
     asset("text/css; charset=utf-8", STYLE)
+}
+
+async fn icon() -> Response {
+    asset("image/svg+xml", ICON)
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {

@@ -41,27 +41,39 @@ function ms(v) {
 
 function pct(v) { return v === null || v === undefined ? '—' : (v * 100).toFixed(1) + ' %'; }
 
-// "in 12 s", "in 3 min", or a local time for far-away instants.
+function pad(n) { return String(n).padStart(2, '0'); }
+
+// Local date and time, unambiguous: 2026-12-02 18:00.
+function when(t) {
+  return `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())} ${pad(t.getHours())}:${pad(t.getMinutes())}`;
+}
+
+function span(secs) {
+  if (secs < 90) return Math.round(secs) + ' s';
+  if (secs < 5400) return Math.round(secs / 60) + ' min';
+  if (secs < 172800) return Math.round(secs / 3600) + ' h';
+  return Math.round(secs / 86400) + ' d';
+}
+
+// "in 12 s", "in 3 min", or a local time with how far away it is.
 function until(iso) {
   if (!iso) return '—';
   const t = new Date(iso);
   const s = Math.round((t - Date.now()) / 1000);
   if (s <= 0) return 'now';
-  if (s < 90) return 'in ' + s + ' s';
-  if (s < 5400) return 'in ' + Math.round(s / 60) + ' min';
-  return t.toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'short' });
+  if (s < 5400) return 'in ' + span(s);
+  return when(t) + ' (in ' + span(s) + ')';
 }
 
 function ago(iso) {
   if (!iso) return 'never';
   const s = Math.round((Date.now() - new Date(iso)) / 1000);
-  if (s < 90) return s + ' s ago';
-  if (s < 5400) return Math.round(s / 60) + ' min ago';
-  return new Date(iso).toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'short' });
+  if (s < 5400) return span(Math.max(0, s)) + ' ago';
+  return when(new Date(iso)) + ' (' + span(s) + ' ago)';
 }
 
-function figure(label, node) {
-  return el('div', null, el('dt', null, label), el('dd', null, node));
+function figure(label, node, cls) {
+  return el('div', null, el('dt', null, label), el('dd', { class: cls }, node));
 }
 
 function chart(history, limit) {
@@ -72,7 +84,12 @@ function chart(history, limit) {
   svg.setAttribute('class', 'chart');
   svg.setAttribute('role', 'img');
   const peak = Math.max(1, ...history.calls);
-  const top = Math.max(peak, Math.min(limit || peak, peak * 1.25));
+  const top = limit ? Math.max(peak, Math.min(limit, peak * 1.25)) : peak;
+  const base = document.createElementNS(SVG, 'rect');
+  base.setAttribute('class', 'axis');
+  base.setAttribute('x', 0); base.setAttribute('width', w);
+  base.setAttribute('y', h - 1); base.setAttribute('height', 1);
+  svg.append(base);
   const title = document.createElementNS(SVG, 'title');
   title.textContent = `calls by searches per ${history.bucket_secs} s, last ${n} buckets: ${history.calls.join(', ')}`;
   svg.append(title);
@@ -106,14 +123,16 @@ function providerCard(p) {
     el('span', { class: 'muted' }, p.fallback_position === null ? 'not in fallback' : 'fallback #' + (p.fallback_position + 1))));
   card.append(el('div', { class: 'use' },
     stat(key + '.calls_in_window', p.calls_in_window),
-    el('small', null, ' / ', stat(key + '.effective_limit', p.effective_limit), ' calls in ', p.window_secs >= 86400 ? (p.window_secs / 86400) + ' d' : p.window_secs + ' s',
+    el('small', null, ' / ', stat(key + '.effective_limit', p.effective_limit), ' calls in ', span(p.window_secs),
       ' (limit ', stat(key + '.limit', p.limit), ')')));
   const bar = el('div', { class: 'bar', 'data-high': String(use >= 0.9) }, el('div'));
   bar.firstChild.style.width = (use * 100).toFixed(1) + '%';
   card.append(bar);
-  card.append(chart(p.history, limit * Math.min(1, p.history.bucket_secs / p.window_secs)));
-  card.append(el('div', { class: 'muted' }, 'calls by searches, per ', p.history.bucket_secs + ' s',
-    ' (total ', stat(key + '.history.total', p.history.calls.reduce((a, b) => a + b, 0)), ')'));
+  // The limit line only means something when a bucket is one whole window.
+  card.append(chart(p.history, p.history.bucket_secs >= p.window_secs ? limit : 0));
+  card.append(el('div', { class: 'muted' }, 'calls by searches per ', span(p.history.bucket_secs),
+    ', last ', span(p.history.bucket_secs * p.history.calls.length), ': ',
+    stat(key + '.history.total', p.history.calls.reduce((a, b) => a + b, 0))));
   const kv = el('dl', { class: 'kv' });
   const row = (label, node) => kv.append(el('dt', null, label), el('dd', null, node));
   row('in flight', stat(key + '.calls_in_flight', p.calls_in_flight));
@@ -126,7 +145,7 @@ function providerCard(p) {
     ? el('span', null, stat(key + '.quota.left', p.quota.left, undefined, p.quota.left === 0 ? 'state-bad' : undefined),
         ' / ', stat(key + '.quota.limit', p.quota.limit), ' · resets ', until(p.quota.resets_at))
     : stat(key + '.quota', null, 'no quota'));
-  row('reserve', el('span', null, stat(key + '.reserved_for_interactive', p.reserved_for_interactive), ' calls for searches'));
+  row('reserve', el('span', null, stat(key + '.reserved_for_interactive', p.reserved_for_interactive), ' calls kept for searches'));
   card.append(kv);
   return card;
 }
@@ -167,8 +186,8 @@ function render(r) {
   const c = r.crawls;
   $('schedule').replaceChildren(
     figure('running crawls', stat('crawls.running.count', c.running.length)),
-    figure('next tick', stat('crawls.next_tick', c.next_tick, until(c.next_tick))),
-    figure('last tick', stat('crawls.last_tick', c.last_tick, ago(c.last_tick))),
+    figure('next tick', stat('crawls.next_tick', c.next_tick, until(c.next_tick)), 'small'),
+    figure('last tick', stat('crawls.last_tick', c.last_tick, ago(c.last_tick)), 'small'),
     figure('schedule', el('span', { class: 'muted' }, c.schedule)),
   );
   $('crawls').replaceChildren(...c.running.map((cr) => {
