@@ -12,14 +12,14 @@ use chrono::{DateTime, Utc};
 use muze_shared::{
     domain::ProviderName,
     queue::{JobQueues, QueueDepths},
-    rate_limit::{CircuitState, ProviderStatus},
+    rate_limit::ProviderStatus,
 };
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::report::{
-    CallHistory, CrawlProgress, CrawlReport, Health, HealthLevel, ParkedReport, ProviderReport,
-    QueueReport, SearchRates, StatusReport,
+    CallHistory, CrawlProgress, CrawlReport, ParkedReport, ProviderReport, QueueReport,
+    SearchRates, StatusReport,
 };
 use crate::{error::ApiError, state::AppState};
 
@@ -111,7 +111,7 @@ pub async fn report(state: &AppState) -> Result<StatusReport, ApiError> {
         next_tick: schedule.ok().and_then(|s| s.next_after(now)),
         last_tick,
     };
-    let health = health(state, &providers, &queues);
+    let health = super::health::judge(&providers, &queues, state.status.crawl_schedule.is_ok());
     Ok(StatusReport {
         generated_at: now,
         health,
@@ -345,77 +345,4 @@ async fn answers(state: &AppState) -> Result<(super::tally::AnswerCounts, f64), 
         .read(&state.redis, RECENT_SECS)
         .await
         .map_err(unavailable)
-}
-
-/// The header line: the worst problem first.
-fn health(state: &AppState, providers: &[ProviderReport], queues: &[QueueReport]) -> Health {
-    let mut problems: Vec<(HealthLevel, String)> = Vec::new();
-    if let Some(search) = queues.iter().find(|q| q.kind == "search") {
-        if search.consumers == 0 {
-            problems.push((
-                HealthLevel::Critical,
-                "no worker consumes the search queue".to_string(),
-            ));
-        }
-    }
-    let usable = |p: &ProviderReport| {
-        p.cooldown_until.is_none()
-            && p.recovering_until.is_none()
-            && p.circuit != CircuitState::Open
-            && p.quota.as_ref().is_none_or(|q| q.left > 0)
-    };
-    let interactive: Vec<&ProviderReport> = providers
-        .iter()
-        .filter(|p| p.fallback_position.is_some())
-        .collect();
-    if !interactive.is_empty() && !interactive.iter().any(|p| usable(p)) {
-        problems.push((
-            HealthLevel::Critical,
-            "no provider of the fallback order can be called now".to_string(),
-        ));
-    }
-    for p in providers
-        .iter()
-        .filter(|p| p.fallback_position.is_some() || p.calls_in_window > 0)
-    {
-        let name = p.provider.as_str();
-        if p.circuit == CircuitState::Open {
-            problems.push((HealthLevel::Degraded, format!("{name}: circuit open")));
-        }
-        if p.cooldown_until.is_some() {
-            problems.push((
-                HealthLevel::Degraded,
-                format!("{name}: cooling down after a 429"),
-            ));
-        }
-        if p.recovering_until.is_some() {
-            problems.push((
-                HealthLevel::Degraded,
-                format!("{name}: budget state lost, recovering"),
-            ));
-        }
-        if p.quota.as_ref().is_some_and(|q| q.left == 0) {
-            problems.push((
-                HealthLevel::Degraded,
-                format!("{name}: quota spent until its reset"),
-            ));
-        }
-    }
-    for q in queues.iter().filter(|q| q.parked > 0) {
-        problems.push((
-            HealthLevel::Degraded,
-            format!("{} parked {} message(s)", q.kind, q.parked),
-        ));
-    }
-    if state.status.crawl_schedule.is_err() {
-        problems.push((
-            HealthLevel::Degraded,
-            "the crawl schedule is invalid".to_string(),
-        ));
-    }
-    problems.sort_by(|a, b| b.0.cmp(&a.0));
-    Health {
-        level: problems.first().map_or(HealthLevel::Ok, |(l, _)| *l),
-        problems: problems.into_iter().map(|(_, p)| p).collect(),
-    }
 }

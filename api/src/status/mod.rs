@@ -3,11 +3,13 @@
 //!
 //! - [`report`]: the JSON shape, each field saying where its number comes from.
 //! - [`gather`]: the reads behind it (Redis, RabbitMQ, a few bounded Postgres queries).
+//! - [`health`]: the header line, judged from the report.
 //! - [`tally`]: how each API process counts catalog and upstream answers, fleet-wide.
 //! - `page/`: the HTML, script and style of `/status`, embedded in the binary
 //!   (`crate::routes::status_page` serves them).
 
 pub mod gather;
+pub mod health;
 pub mod report;
 pub mod tally;
 
