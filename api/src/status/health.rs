@@ -78,3 +78,98 @@ pub fn judge(providers: &[ProviderReport], queues: &[QueueReport], schedule_vali
         problems: problems.into_iter().map(|(_, p)| p).collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, Utc};
+    use muze_shared::domain::ProviderName;
+
+    use super::*;
+    use crate::status::report::CallHistory;
+
+    fn provider(name: ProviderName, in_fallback: bool) -> ProviderReport {
+        ProviderReport {
+            provider: name,
+            fallback_position: in_fallback.then_some(0),
+            limit: "10/1s".to_string(),
+            window_secs: 1.0,
+            effective_limit: 10,
+            calls_in_window: 0,
+            calls_in_flight: 0,
+            reserved_for_interactive: 2,
+            cooldown_until: None,
+            recovering_until: None,
+            circuit: CircuitState::Closed,
+            circuit_open_until: None,
+            quota: None,
+            history: CallHistory {
+                bucket_secs: 1.0,
+                calls: vec![0; 10],
+            },
+        }
+    }
+
+    fn queue(kind: &'static str, consumers: u64, parked: u64) -> QueueReport {
+        QueueReport {
+            kind,
+            ready: 0,
+            delayed: 0,
+            parked,
+            consumers,
+            running: 0,
+        }
+    }
+
+    #[test]
+    fn all_well_is_ok_with_no_problems() {
+        let health = judge(
+            &[provider(ProviderName::Spotify, true)],
+            &[queue("search", 2, 0), queue("crawl", 2, 0)],
+            true,
+        );
+        assert_eq!(health.level, HealthLevel::Ok);
+        assert!(health.problems.is_empty());
+    }
+
+    #[test]
+    fn a_cooling_provider_with_another_usable_is_degraded() {
+        let mut spotify = provider(ProviderName::Spotify, true);
+        spotify.cooldown_until = Some(Utc::now() + Duration::seconds(30));
+        let health = judge(
+            &[spotify, provider(ProviderName::Youtube, true)],
+            &[queue("search", 1, 0)],
+            true,
+        );
+        assert_eq!(health.level, HealthLevel::Degraded);
+        assert_eq!(health.problems, ["spotify: cooling down after a 429"]);
+    }
+
+    #[test]
+    fn no_callable_provider_or_no_worker_is_critical_and_listed_first() {
+        let mut spotify = provider(ProviderName::Spotify, true);
+        spotify.circuit = CircuitState::Open;
+        let health = judge(&[spotify], &[queue("search", 0, 3)], true);
+        assert_eq!(health.level, HealthLevel::Critical);
+        assert_eq!(health.problems.len(), 4, "{:?}", health.problems);
+        assert!(
+            health.problems[..2].iter().all(|p| p.starts_with("no ")),
+            "{:?}",
+            health.problems
+        );
+        assert!(health
+            .problems
+            .contains(&"search parked 3 message(s)".to_string()));
+    }
+
+    #[test]
+    fn a_provider_outside_the_fallback_order_and_unused_is_not_a_problem() {
+        let mut deezer = provider(ProviderName::Deezer, false);
+        deezer.circuit = CircuitState::Open;
+        let health = judge(
+            &[provider(ProviderName::Spotify, true), deezer],
+            &[queue("search", 1, 0)],
+            true,
+        );
+        assert_eq!(health.level, HealthLevel::Ok);
+    }
+}
