@@ -1,8 +1,8 @@
 //! The operators' page in a real browser: Debian's headless Chromium, driven by playwright-core
 //! (`api/tests/browser/status_page.mjs`), against the real stack after a small load. The page
-//! must load from the API alone, refuse a client key with a clear message, and show the same
-//! numbers as `/v1/admin/status` read right after it. The screenshot is kept at
-//! `target/test-artifacts/status-page.png`.
+//! must load from the API alone, refuse an unknown and a client key with clear messages, say so
+//! when the API is out of reach, and show the same numbers as `/v1/admin/status` read right
+//! after it. The screenshot is kept at `target/test-artifacts/status-page.png`.
 //!
 //! Needs node, playwright-core (`bash scripts/tools/playwright.sh`) and `/usr/bin/chromium`
 //! (`bash scripts/tools/chromium.sh`); `bash scripts/test` runs both. Without them the test
@@ -174,7 +174,13 @@ async fn the_status_page_shows_the_same_live_numbers_as_the_json_and_loads_nothi
         .as_array()
         .expect("problems")
         .iter()
-        .filter(|p| !p.as_str().is_some_and(|p| p.contains("status of 403")))
+        .filter(|p| {
+            !p.as_str().is_some_and(|p| {
+                p.contains("status of 401")
+                    || p.contains("status of 403")
+                    || p.contains("ERR_INTERNET_DISCONNECTED")
+            })
+        })
         .collect();
     assert!(problems.is_empty(), "errors in the page: {problems:?}");
     assert!(
@@ -183,6 +189,24 @@ async fn the_status_page_shows_the_same_live_numbers_as_the_json_and_loads_nothi
             .is_some_and(|m| m.contains("not an admin key")),
         "{}",
         seen["forbidden_message"]
+    );
+    assert!(
+        seen["unauthorized_message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not accepted")),
+        "{}",
+        seen["unauthorized_message"]
+    );
+    assert!(
+        seen["offline_message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Cannot reach the API")),
+        "{}",
+        seen["offline_message"]
+    );
+    assert_eq!(
+        seen["board_kept_offline"], true,
+        "the last numbers stay on screen"
     );
     assert_eq!(seen["key_kept"], true);
     assert_eq!(seen["form_hidden"], true);

@@ -44,7 +44,17 @@ try {
   await page.goto(base + '/status', { waitUntil: 'load' });
   await page.waitForSelector('#key-form:not([hidden])', { timeout: 10_000 });
 
+  const messageWith = (text) => page.waitForFunction((t) => !document.getElementById('message').hidden
+    && document.getElementById('message').textContent.includes(t), text, { timeout: 10_000 });
+
+  // An unknown key is refused with a message naming 401, and the form comes back.
+  await page.fill('#key', 'not-a-key-' + Date.now());
+  await page.click('#key-form button[type=submit]');
+  await messageWith('401');
+  const unauthorizedMessage = await page.textContent('#message');
+
   // A client key is refused with a message naming 403, and the form comes back.
+  await page.waitForSelector('#key-form:not([hidden])', { timeout: 10_000 });
   await page.fill('#key', clientKey);
   await page.click('#key-form button[type=submit]');
   await page.waitForFunction(() => !document.getElementById('message').hidden
@@ -72,7 +82,19 @@ try {
   });
   mkdirSync(dirname(screenshot), { recursive: true });
   await page.screenshot({ path: screenshot, fullPage: true });
-  process.stdout.write(JSON.stringify({ ...seen, forbidden_message: forbiddenMessage, requests, problems }) + '\n');
+
+  // The API out of reach: the page says so and keeps the last numbers on screen.
+  const before = requests.length;
+  await context.setOffline(true);
+  await messageWith('Cannot reach the API');
+  const offlineMessage = await page.textContent('#message');
+  const boardKept = await page.evaluate(() => !document.getElementById('board').hidden);
+  await context.setOffline(false);
+  process.stdout.write(JSON.stringify({
+    ...seen, unauthorized_message: unauthorizedMessage, forbidden_message: forbiddenMessage,
+    offline_message: offlineMessage, board_kept_offline: boardKept, requests, problems,
+    requests_before_offline: before,
+  }) + '\n');
 } finally {
   await context.close();
   rmSync(userDataDir, { recursive: true, force: true });
