@@ -21,7 +21,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     operation_id = "get_status",
     tag = "admin",
     responses(
-        (status = 200, description = "The fleet's state now", body = StatusReport),
+        (status = 200, description = "The fleet's state now", body = StatusReport,
+            example = super::examples::status),
         (status = 401, description = "`unauthorized`", body = crate::error::ErrorBody),
         (status = 403, description = "`forbidden`: not an admin key", body = crate::error::ErrorBody),
         (status = 503, description = "`unavailable`: Postgres, Redis or RabbitMQ unreachable", body = crate::error::ErrorBody),

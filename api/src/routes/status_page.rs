@@ -43,7 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     tag = "operations",
     responses(
         (status = 200, description = "The page (`text/html`); its data needs an admin key",
-            content_type = "text/html", body = String),
+            content_type = "text/html", body = String, example = super::examples::status_page),
     )
 )]
 pub async fn page() -> Response {
