@@ -75,11 +75,6 @@ impl AnswerTally {
         )
     }
 
-    /// Every bucket key of this namespace's tally pattern (tests delete them).
-    pub fn key_pattern(namespace: &str) -> String {
-        format!("{namespace}:status:answers:*")
-    }
-
     /// Adds the counts held here to the current bucket. On failure they are kept for the
     /// next flush, so a Redis outage delays counts but loses none.
     pub async fn flush(&self, redis: &Redis) -> redis::RedisResult<()> {

@@ -1,13 +1,11 @@
 //! A whole system around one [`TestApp`]: `muze-sim` standing in for the providers and a real
 //! `muze-worker`, both in this process, configured like the app (same database, namespace and
 //! budgets). The app's own clean-up (also when a test panics) removes the database, queues and
-//! Redis keys; [`Stack::cleanup`] stops the worker and the sim first, and removes the status
-//! page's answer counts too.
+//! Redis keys; [`Stack::cleanup`] stops the worker and the sim first.
 #![allow(dead_code)]
 
 use std::time::Duration;
 
-use muze_shared::redis_conn::Redis;
 use muze_sim::{Sim, SimConfig};
 use muze_worker::Worker;
 use serde_json::Value;
@@ -172,29 +170,12 @@ impl Stack {
         }
     }
 
-    /// Stops the worker and the sim, then the app (its last answer counts reach Redis as it
-    /// stops), then removes the app's database, queues and budgets, and the answer counts.
+    /// Stops the worker and the sim, then the app, and removes the app's database, queues,
+    /// budgets and namespaced Redis keys (the answer counts among them).
     pub async fn cleanup(mut self) {
         self.stop_worker().await;
         self.sim_stop.cancel();
-        let redis_url = self.app.settings.redis.url.clone();
-        let pattern = muze_api::status::tally::AnswerTally::key_pattern(&self.app.namespace);
         self.app.cleanup().await;
-        if let Ok(redis) = Redis::connect(&redis_url).await {
-            let _ = redis
-                .run(|mut c| async move {
-                    let keys: Vec<String> =
-                        redis::cmd("KEYS").arg(pattern).query_async(&mut c).await?;
-                    if !keys.is_empty() {
-                        redis::cmd("DEL")
-                            .arg(keys)
-                            .query_async::<()>(&mut c)
-                            .await?;
-                    }
-                    Ok(())
-                })
-                .await;
-        }
     }
 }
 

@@ -235,7 +235,7 @@ async function poll() {
     timer = setTimeout(poll, POLL_MS);
     return;
   }
-  if (response.status === 401) return askForKey('This key is not accepted (401 unauthorized). Enter an admin key.');
+  if (response.status === 401) return askForKey('This key is not accepted (401 unauthorized). Enter an admin key (one of MUZE__API__ADMIN_KEYS).');
   if (response.status === 403) return askForKey('This key is a client key, not an admin key (403 forbidden). Enter a key from MUZE__API__ADMIN_KEYS.');
   if (!response.ok) {
     let detail = '';
