@@ -12,7 +12,7 @@
 //! [`routes::searches`] first) → [`notify`] for long-polls; [`error`] is the one error type
 //! every handler returns; [`layers`] wrap it all; [`server`] accepts connections under their
 //! timeouts and cap; [`state`] is what handlers share; [`answer_cache`] holds fresh catalog
-//! answers briefly.
+//! answers briefly; [`status`] is what the operators' page reads.
 
 pub mod answer_cache;
 pub mod auth;
@@ -23,6 +23,7 @@ pub mod notify;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod status;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -98,7 +99,9 @@ pub struct Api {
     state: AppState,
     /// The Postgres notification task feeding long-polls.
     notify_task: JoinHandle<()>,
-    /// Stops the notification task.
+    /// Adds this process's answer counts to Redis for the status page.
+    tally_task: JoinHandle<()>,
+    /// Stops the notification and tally tasks.
     stop: CancellationToken,
     /// Timeouts and the connection cap of the server loop.
     limits: ServerLimits,
@@ -150,12 +153,15 @@ impl Api {
             notifier,
             telemetry::metrics_handle(),
         )?;
+        let tally_task =
+            Arc::clone(&state.status.tally).spawn_flusher(state.redis.clone(), stop.clone());
         tracing::info!(api.addr = %addr, "muze-api listening");
         Ok(Api {
             listener,
             addr,
             state,
             notify_task,
+            tally_task,
             stop,
             limits: ServerLimits::from_settings(&settings.api),
         })
@@ -182,6 +188,7 @@ impl Api {
             addr: _,
             state,
             notify_task,
+            tally_task,
             stop,
             limits,
         } = self;
@@ -195,6 +202,9 @@ impl Api {
         stop.cancel();
         if let Err(e) = notify_task.await {
             tracing::warn!(error = %e, "notification task ended abnormally");
+        }
+        if let Err(e) = tally_task.await {
+            tracing::warn!(error = %e, "answer tally task ended abnormally");
         }
         state.broker.close().await;
         state.pool.close().await;

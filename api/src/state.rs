@@ -11,7 +11,10 @@ use muze_shared::{db, domain::ProviderName, queue::Broker, rate_limit::RateLimit
 use sqlx::PgPool;
 use tokio::sync::Semaphore;
 
-use crate::{answer_cache::AnswerCache, auth::KeySet, client_limit::ClientLimit, notify::Notifier};
+use crate::{
+    answer_cache::AnswerCache, auth::KeySet, client_limit::ClientLimit, notify::Notifier,
+    status::StatusSources,
+};
 
 /// The state behind every route.
 #[derive(Clone)]
@@ -43,6 +46,8 @@ pub struct AppState {
     /// Providers a crawl started through the API reads when it names none
     /// (`MUZE__CRAWL__SOURCES`).
     pub crawl_sources: Arc<[ProviderName]>,
+    /// The answer tally and schedule the status route reads.
+    pub status: Arc<StatusSources>,
 }
 
 /// The part of [`Settings`] the search routes need.
@@ -101,6 +106,7 @@ impl AppState {
                 cache_ttl_secs: settings.search.cache_ttl_secs,
             },
             crawl_sources: settings.crawl.sources.as_slice().into(),
+            status: Arc::new(StatusSources::new(settings)),
         })
     }
 }

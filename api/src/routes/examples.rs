@@ -155,3 +155,89 @@ pub fn providers() -> Value {
         }],
     })
 }
+
+/// The operators' status, as the page reads it.
+pub fn status() -> Value {
+    use crate::status::report::{
+        CallHistory, CrawlProgress, CrawlReport, Health, HealthLevel, ParkedReport, ProviderReport,
+        QueueReport, SearchRates, StatusReport,
+    };
+    let queue = |kind, ready, running, consumers| QueueReport {
+        kind,
+        ready,
+        delayed: 2,
+        parked: 0,
+        consumers,
+        running,
+    };
+    json(StatusReport {
+        generated_at: at(30),
+        health: Health {
+            level: HealthLevel::Ok,
+            problems: Vec::new(),
+        },
+        providers: vec![ProviderReport {
+            provider: ProviderName::Spotify,
+            fallback_position: Some(0),
+            limit: "250/30s".into(),
+            window_secs: 30.0,
+            effective_limit: 250,
+            calls_in_window: 212,
+            calls_in_flight: 3,
+            reserved_for_interactive: 50,
+            cooldown_until: None,
+            recovering_until: None,
+            circuit: CircuitState::Closed,
+            circuit_open_until: None,
+            quota: None,
+            history: CallHistory {
+                bucket_secs: 30.0,
+                calls: vec![180, 240, 250, 236, 199, 205, 248, 250, 231, 212],
+            },
+        }],
+        queues: vec![queue("search", 4, 16, 2), queue("crawl", 120, 8, 2)],
+        searches: SearchRates {
+            window_secs: 60.0,
+            per_second: 41.5,
+            catalog_answers: 1743,
+            upstream_answers: 747,
+            catalog_hit_ratio: Some(0.7),
+            jobs_per_second: 7.2,
+            jobs_finished: 431,
+            jobs_failed: 3,
+            p50_ms: Some(182.0),
+            p99_ms: Some(1210.0),
+        },
+        crawls: CrawlReport {
+            running: vec![CrawlProgress {
+                id: Uuid::from_u128(0x0193_5a1e_7c2b_7d4e_9a10_3c5f_6e7d_8a9b),
+                trigger: "schedule".into(),
+                created_at: at(0),
+                pages_total: 64,
+                pages_done: 41,
+                pages_failed: 1,
+            }],
+            schedule: "0 0 3 * * * (Asia/Seoul)".into(),
+            next_tick: Some(
+                Utc.with_ymd_and_hms(2026, 3, 1, 18, 0, 0)
+                    .single()
+                    .unwrap_or_default(),
+            ),
+            last_tick: Some(
+                Utc.with_ymd_and_hms(2026, 2, 28, 18, 0, 0)
+                    .single()
+                    .unwrap_or_default(),
+            ),
+        },
+        parked: ParkedReport {
+            search: 0,
+            crawl: 0,
+            listing: None,
+        },
+    })
+}
+
+/// The page's first bytes.
+pub fn status_page() -> Value {
+    Value::String("<!doctype html><html lang=\"en\">…<title>Muze status</title>…".into())
+}

@@ -7,6 +7,8 @@
 //! - [`admin`] — `/v1/admin/providers`, operator endpoints.
 //! - [`crawls`] — `POST /v1/admin/crawls`, `GET /v1/admin/crawls/{id}` (new-release crawls started
 //!   by an operator).
+//! - [`status`] — `GET /v1/admin/status`, everything the operators' page shows.
+//! - [`status_page`] — `GET /status`, that page (no key; it asks for one).
 //! - [`health`] — `/healthz`, `/readyz`, `/metrics`.
 //! - [`openapi`] — `/openapi.json`.
 //! - [`fallback`] — JSON 404 and 405.
@@ -28,6 +30,8 @@ pub mod openapi;
 pub mod params;
 pub mod search_request;
 pub mod searches;
+pub mod status;
+pub mod status_page;
 pub mod tracks;
 
 /// The routes at the root: operations and the document. No key needed.
@@ -35,6 +39,7 @@ pub fn root() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(health::router())
         .merge(openapi::router())
+        .merge(status_page::router())
 }
 
 /// The routes below `/v1` (paths relative to it). Every one needs a key.
@@ -45,4 +50,5 @@ pub fn v1() -> OpenApiRouter<AppState> {
         // `auth` requires an admin key for every path below `/v1/admin`.
         .merge(admin::router())
         .merge(crawls::router())
+        .merge(status::router())
 }

@@ -39,6 +39,7 @@ use crate::{
     client_limit::{self, Class},
     error::ApiError,
     state::AppState,
+    status::tally::Answered,
 };
 
 /// The error a search gets when its job could not be queued.
@@ -97,6 +98,7 @@ pub async fn create(
     );
     if let Some(body) = state.answers.get(&key) {
         metrics::counter!("muze_catalog_answers_total", "kind" => "fresh").increment(1);
+        state.status.tally.count(Answered::Catalog);
         return Ok(json_response(StatusCode::OK, body));
     }
     if let Some((view, fresh_for)) = from_catalog(&state, &new).await? {
@@ -106,6 +108,7 @@ pub async fn create(
         if let Some(fresh_for) = fresh_for {
             state.answers.put(key, body.clone(), fresh_for);
         }
+        state.status.tally.count(Answered::Catalog);
         return Ok(json_response(StatusCode::OK, body));
     }
     // Only a search that goes upstream spends the key's search allowance.
@@ -121,6 +124,7 @@ pub async fn create(
         .ok_or_else(|| {
             ApiError::Internal(anyhow::anyhow!("search {id} vanished after enqueueing"))
         })?;
+    state.status.tally.count(Answered::Upstream);
     Ok((
         StatusCode::ACCEPTED,
         [(header::LOCATION, format!("/v1/searches/{id}"))],

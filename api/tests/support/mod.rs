@@ -319,8 +319,8 @@ impl TestApp {
             for p in ProviderName::ALL {
                 let _ = limiter.forget(p).await;
             }
-            // The per-key limits' keys.
-            let pattern = format!("{}:client:*", self.namespace);
+            // The namespace's own keys: the per-key limits and the status page's answer counts.
+            let pattern = format!("{}:*", self.namespace);
             let _ = redis
                 .run(|mut c| async move {
                     let keys: Vec<String> =

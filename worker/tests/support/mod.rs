@@ -491,10 +491,25 @@ impl System {
             muze_shared::redis_conn::Redis::connect(&settings.redis.url).await,
             sqlx::PgPool::connect_lazy(settings.database.url.expose_secret()),
         ) {
-            let limiter = muze_shared::rate_limit::RateLimiter::new(&settings, redis, pool);
+            let limiter = muze_shared::rate_limit::RateLimiter::new(&settings, redis.clone(), pool);
             for p in ProviderName::ALL {
                 let _ = limiter.forget(p).await;
             }
+            // The namespace's own keys: the per-key limits and the status page's answer counts.
+            let pattern = format!("{}:*", self.namespace);
+            let _ = redis
+                .run(|mut c| async move {
+                    let keys: Vec<String> =
+                        redis::cmd("KEYS").arg(pattern).query_async(&mut c).await?;
+                    if !keys.is_empty() {
+                        redis::cmd("DEL")
+                            .arg(keys)
+                            .query_async::<()>(&mut c)
+                            .await?;
+                    }
+                    Ok(())
+                })
+                .await;
         }
         let topology =
             muze_shared::queue::Topology::new(&settings.namespace, settings.worker.delivery_limit);
