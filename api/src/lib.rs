@@ -12,12 +12,13 @@
 //! [`routes::searches`] first) → [`notify`] for long-polls; [`error`] is the one error type
 //! every handler returns; [`layers`] wrap it all; [`server`] accepts connections under their
 //! timeouts and cap; [`state`] is what handlers share; [`answer_cache`] holds fresh catalog
-//! answers briefly.
+//! answers briefly; [`fleet_gauges`] samples queue depths and budgets for `/metrics`.
 
 pub mod answer_cache;
 pub mod auth;
 pub mod client_limit;
 pub mod error;
+pub mod fleet_gauges;
 pub mod layers;
 pub mod notify;
 pub mod routes;
@@ -66,10 +67,11 @@ pub fn app(state: AppState) -> Router {
     root.method_not_allowed_fallback(fallback::method_not_allowed)
         .nest("/v1", v1)
         .fallback(fallback::not_found)
-        .layer(middleware::from_fn(layers::record_metrics))
         .layer(middleware::from_fn(layers::time_limit))
         .layer(CatchPanicLayer::custom(layers::panic_response))
         .layer(cors)
+        // Outside the time limit and the panic recovery: their 503s and 500s are counted.
+        .layer(middleware::from_fn(layers::record_metrics))
         .layer(layers::trace())
         .with_state(state)
 }
@@ -102,6 +104,8 @@ pub struct Api {
     stop: CancellationToken,
     /// Timeouts and the connection cap of the server loop.
     limits: ServerLimits,
+    /// How often the fleet's gauges are sampled.
+    fleet_sample: Duration,
 }
 
 impl Api {
@@ -158,6 +162,7 @@ impl Api {
             notify_task,
             stop,
             limits: ServerLimits::from_settings(&settings.api),
+            fleet_sample: Duration::from_millis(settings.api.fleet_sample_ms),
         })
     }
 
@@ -184,7 +189,9 @@ impl Api {
             notify_task,
             stop,
             limits,
+            fleet_sample,
         } = self;
+        let gauges = tokio::spawn(fleet_gauges::run(state.clone(), fleet_sample, stop.clone()));
         let notifier = Arc::clone(&state.notifier);
         let draining = async move {
             shutdown.await;
@@ -195,6 +202,9 @@ impl Api {
         stop.cancel();
         if let Err(e) = notify_task.await {
             tracing::warn!(error = %e, "notification task ended abnormally");
+        }
+        if let Err(e) = gauges.await {
+            tracing::warn!(error = %e, "fleet gauge task ended abnormally");
         }
         state.broker.close().await;
         state.pool.close().await;

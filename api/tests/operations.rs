@@ -82,13 +82,16 @@ async fn metrics_count_requests_by_route_method_and_status() {
     assert_eq!(response.status(), StatusCode::OK);
     let text = response.text().await.expect("text");
     let counted = text.lines().any(|line| {
-        line.starts_with("http_requests_total{")
+        line.starts_with("muze_http_requests_total{")
             && line.contains(r#"route="/healthz""#)
             && line.contains(r#"method="GET""#)
             && line.contains(r#"status="200""#)
     });
     assert!(counted, "{text}");
-    assert!(text.contains("http_request_duration_seconds"), "{text}");
+    assert!(
+        text.contains("muze_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
     app.cleanup().await;
 }
 
