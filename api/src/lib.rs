@@ -64,16 +64,23 @@ pub fn app(state: AppState) -> Router {
             auth::authenticate,
         ));
     let (root, _) = routes::root().split_for_parts();
-    root.method_not_allowed_fallback(fallback::method_not_allowed)
+    let routes = root
+        .method_not_allowed_fallback(fallback::method_not_allowed)
         .nest("/v1", v1)
-        .fallback(fallback::not_found)
+        .fallback(fallback::not_found);
+    layered(routes, cors).with_state(state)
+}
+
+/// The layers around every route, innermost first: the time limit, panic recovery, CORS,
+/// HTTP metrics (outside the time limit and the panic recovery, so their 503s and 500s are
+/// counted) and tracing. Public so a test can wrap routes of its own the same way.
+pub fn layered<S: Clone + Send + Sync + 'static>(routes: Router<S>, cors: CorsLayer) -> Router<S> {
+    routes
         .layer(middleware::from_fn(layers::time_limit))
         .layer(CatchPanicLayer::custom(layers::panic_response))
         .layer(cors)
-        // Outside the time limit and the panic recovery: their 503s and 500s are counted.
         .layer(middleware::from_fn(layers::record_metrics))
         .layer(layers::trace())
-        .with_state(state)
 }
 
 /// The CORS policy: browsers may call the API from the configured origins only
