@@ -187,7 +187,7 @@ impl IntoResponse for ApiError {
             }
             ApiError::Timeout => tracing::warn!(error.code = self.code(), "request timed out"),
             ApiError::Overloaded { .. } => {
-                metrics::counter!("http_requests_overloaded_total").increment(1);
+                metrics::counter!(muze_shared::metric_families::HTTP_OVERLOADED).increment(1);
             }
             _ => {}
         }

@@ -20,6 +20,8 @@ use tower_http::{
 };
 use tracing::Span;
 
+use muze_shared::metric_families;
+
 use crate::error::ApiError;
 
 /// Longest a request may take. Well above the longest long-poll (30 s) plus a slow database
@@ -97,7 +99,8 @@ pub fn method_label(method: &Method) -> &'static str {
 }
 
 /// Middleware: counts requests and records their duration, by route, method and status, each
-/// from a bounded set (matched route or `unmatched`, [`method_label`], the status code).
+/// from a bounded set (matched route or `unmatched`, [`method_label`], the status code). It
+/// wraps the time limit and the panic recovery, so their 503s and 500s are counted too.
 pub async fn record_metrics(request: Request, next: Next) -> impl IntoResponse {
     let started = Instant::now();
     let route = route_of(&request);
@@ -105,8 +108,8 @@ pub async fn record_metrics(request: Request, next: Next) -> impl IntoResponse {
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
     let labels = [("route", route), ("method", method), ("status", status)];
-    metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels)
+    metrics::counter!(metric_families::HTTP_REQUESTS, &labels).increment(1);
+    metrics::histogram!(metric_families::HTTP_REQUEST_DURATION, &labels)
         .record(started.elapsed().as_secs_f64());
     response
 }

@@ -12,12 +12,14 @@
 //! [`routes::searches`] first) → [`notify`] for long-polls; [`error`] is the one error type
 //! every handler returns; [`layers`] wrap it all; [`server`] accepts connections under their
 //! timeouts and cap; [`state`] is what handlers share; [`answer_cache`] holds fresh catalog
-//! answers briefly; [`status`] is what the operators' page reads.
+//! answers briefly; [`status`] is what the operators' page reads; [`fleet_gauges`] samples
+//! queue depths and budgets for `/metrics`.
 
 pub mod answer_cache;
 pub mod auth;
 pub mod client_limit;
 pub mod error;
+pub mod fleet_gauges;
 pub mod layers;
 pub mod notify;
 pub mod routes;
@@ -64,15 +66,23 @@ pub fn app(state: AppState) -> Router {
             auth::authenticate,
         ));
     let (root, _) = routes::root().split_for_parts();
-    root.method_not_allowed_fallback(fallback::method_not_allowed)
+    let routes = root
+        .method_not_allowed_fallback(fallback::method_not_allowed)
         .nest("/v1", v1)
-        .fallback(fallback::not_found)
-        .layer(middleware::from_fn(layers::record_metrics))
+        .fallback(fallback::not_found);
+    layered(routes, cors).with_state(state)
+}
+
+/// The layers around every route, innermost first: the time limit, panic recovery, CORS,
+/// HTTP metrics (outside the time limit and the panic recovery, so their 503s and 500s are
+/// counted) and tracing. Public so a test can wrap routes of its own the same way.
+pub fn layered<S: Clone + Send + Sync + 'static>(routes: Router<S>, cors: CorsLayer) -> Router<S> {
+    routes
         .layer(middleware::from_fn(layers::time_limit))
         .layer(CatchPanicLayer::custom(layers::panic_response))
         .layer(cors)
+        .layer(middleware::from_fn(layers::record_metrics))
         .layer(layers::trace())
-        .with_state(state)
 }
 
 /// The CORS policy: browsers may call the API from the configured origins only
@@ -105,6 +115,8 @@ pub struct Api {
     stop: CancellationToken,
     /// Timeouts and the connection cap of the server loop.
     limits: ServerLimits,
+    /// How often the fleet's gauges are sampled.
+    fleet_sample: Duration,
 }
 
 impl Api {
@@ -164,6 +176,7 @@ impl Api {
             tally_task,
             stop,
             limits: ServerLimits::from_settings(&settings.api),
+            fleet_sample: Duration::from_millis(settings.api.fleet_sample_ms),
         })
     }
 
@@ -191,7 +204,9 @@ impl Api {
             tally_task,
             stop,
             limits,
+            fleet_sample,
         } = self;
+        let gauges = tokio::spawn(fleet_gauges::run(state.clone(), fleet_sample, stop.clone()));
         let notifier = Arc::clone(&state.notifier);
         let draining = async move {
             shutdown.await;
@@ -205,6 +220,9 @@ impl Api {
         }
         if let Err(e) = tally_task.await {
             tracing::warn!(error = %e, "answer tally task ended abnormally");
+        }
+        if let Err(e) = gauges.await {
+            tracing::warn!(error = %e, "fleet gauge task ended abnormally");
         }
         state.broker.close().await;
         state.pool.close().await;

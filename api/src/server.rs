@@ -118,7 +118,8 @@ pub async fn serve(
                 });
             }
             Err(_) => {
-                metrics::counter!("http_connections_refused_total").increment(1);
+                metrics::counter!(muze_shared::metric_families::HTTP_CONNECTIONS_REFUSED)
+                    .increment(1);
                 let connection = graceful.watch(
                     refusing
                         .serve_connection(TokioIo::new(io), hyper::service::service_fn(overloaded)),

@@ -127,7 +127,7 @@ async fn a_made_up_method_adds_no_metric_series() {
     assert!(
         metrics
             .lines()
-            .any(|l| l.starts_with("http_requests_total") && l.contains(r#"method="other""#)),
+            .any(|l| l.starts_with("muze_http_requests_total") && l.contains(r#"method="other""#)),
         "the request was not counted at all: {metrics}"
     );
     app.cleanup().await;
@@ -252,7 +252,7 @@ async fn past_the_long_poll_cap_a_long_poll_gets_503_with_retry_after() {
     app.cleanup().await;
 }
 
-/// The `muze_api_long_polls_waiting` gauge, from `/metrics`.
+/// The `muze_long_poll_waiters` gauge, from `/metrics`.
 async fn long_polls_waiting(app: &TestApp) -> f64 {
     let metrics = app
         .get_with_authorization("/metrics", None)
@@ -262,7 +262,7 @@ async fn long_polls_waiting(app: &TestApp) -> f64 {
         .expect("text");
     metrics
         .lines()
-        .find_map(|l| l.strip_prefix("muze_api_long_polls_waiting "))
+        .find_map(|l| l.strip_prefix("muze_long_poll_waiters "))
         .map_or(0.0, |v| v.trim().parse().expect("a number"))
 }
 

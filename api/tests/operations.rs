@@ -82,13 +82,16 @@ async fn metrics_count_requests_by_route_method_and_status() {
     assert_eq!(response.status(), StatusCode::OK);
     let text = response.text().await.expect("text");
     let counted = text.lines().any(|line| {
-        line.starts_with("http_requests_total{")
+        line.starts_with("muze_http_requests_total{")
             && line.contains(r#"route="/healthz""#)
             && line.contains(r#"method="GET""#)
             && line.contains(r#"status="200""#)
     });
     assert!(counted, "{text}");
-    assert!(text.contains("http_request_duration_seconds"), "{text}");
+    assert!(
+        text.contains("muze_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
     app.cleanup().await;
 }
 
@@ -135,4 +138,41 @@ async fn a_wrong_method_is_405_json() {
     assert_eq!(error_of(on_v1).await, expected);
     assert_eq!(error_of(on_root).await, expected);
     app.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_handler_that_panics_is_answered_500_and_counted_in_the_http_metrics() {
+    // The API's own layers around a route that panics (no production route does).
+    let routes = axum::Router::new().route(
+        "/panics",
+        axum::routing::get(|| async {
+            panic!("a handler bug");
+            #[allow(unreachable_code)]
+            ""
+        }),
+    );
+    let app = muze_api::layered(routes, tower_http::cors::CorsLayer::new());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let handle = muze_shared::telemetry::metrics_handle();
+
+    let response = reqwest::get(format!("http://{addr}/panics"))
+        .await
+        .expect("an answer, not a reset");
+
+    assert_eq!(
+        error_of(response).await,
+        (StatusCode::INTERNAL_SERVER_ERROR, "internal".to_string())
+    );
+    let text = handle.render();
+    let counted = text.lines().any(|line| {
+        line.starts_with("muze_http_requests_total{")
+            && line.contains(r#"route="/panics""#)
+            && line.contains(r#"status="500""#)
+    });
+    assert!(counted, "the 500 was not counted: {text}");
+    server.abort();
 }

@@ -81,7 +81,7 @@ fn record(planned: PlannedTick, outcome: &TickOutcome) {
                 "tick fired: won"
             );
             let catch_up = if planned.catch_up { "true" } else { "false" };
-            metrics::counter!("muze_scheduler_ticks_fired_total", "schedule" => SCHEDULE, "catch_up" => catch_up)
+            metrics::counter!(muze_shared::metric_families::TICKS_FIRED, "schedule" => SCHEDULE, "catch_up" => catch_up)
                 .increment(1);
         }
         TickOutcome::Lost => {
@@ -91,7 +91,7 @@ fn record(planned: PlannedTick, outcome: &TickOutcome) {
                 schedule.catch_up = planned.catch_up,
                 "tick lost: another replica fired it"
             );
-            metrics::counter!("muze_scheduler_ticks_lost_total", "schedule" => SCHEDULE)
+            metrics::counter!(muze_shared::metric_families::TICKS_LOST, "schedule" => SCHEDULE)
                 .increment(1);
         }
     }

@@ -13,6 +13,7 @@
 
 mod backoff;
 pub mod fire;
+pub mod ops;
 pub mod plan;
 pub mod replica;
 
@@ -25,8 +26,9 @@ use muze_shared::{
     cron::CronSchedule,
     db::{self, crawls},
     domain::ProviderName,
+    metric_families,
     queue::{Broker, Topology},
-    Settings,
+    telemetry, Settings,
 };
 
 use crate::{
@@ -58,6 +60,19 @@ pub struct Scheduler {
     sources: Vec<ProviderName>,
     /// This replica's name in `schedule_ticks.fired_by`.
     fired_by: String,
+    /// Serves `/metrics` and `/healthz`.
+    ops: ops::Ops,
+}
+
+/// The firing loop's half of a [`Scheduler`] (the other is its operations endpoint).
+#[derive(Debug)]
+struct Replica {
+    pool: sqlx::PgPool,
+    broker: Arc<Broker>,
+    schedule: CronSchedule,
+    catch_up: CatchUp,
+    sources: Vec<ProviderName>,
+    fired_by: String,
 }
 
 impl Scheduler {
@@ -79,7 +94,14 @@ impl Scheduler {
         let broker = Broker::connect(settings.amqp.url.clone(), topology)
             .await
             .context("RabbitMQ")?;
+        let ops = ops::Ops::bind(
+            &settings.scheduler.metrics_bind,
+            telemetry::metrics_handle(),
+        )
+        .await?;
+        tracing::info!(ops.addr = %ops.local_addr()?, "scheduler metrics at /metrics");
         Ok(Scheduler {
+            ops,
             pool,
             broker,
             schedule,
@@ -89,14 +111,52 @@ impl Scheduler {
         })
     }
 
+    /// Where `/metrics` and `/healthz` are served.
+    pub fn ops_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.ops.local_addr()
+    }
+
     /// This replica's identity, as recorded with the ticks it wins.
     pub fn fired_by(&self) -> &str {
         &self.fired_by
     }
 
-    /// Fires ticks until `shutdown` resolves, then closes its connections. A round in progress
-    /// when the signal comes is finished first, so a won tick always gets its pages published.
+    /// Serves `/metrics` and fires ticks until `shutdown` resolves, then closes its
+    /// connections. A round in progress when the signal comes is finished first, so a won tick
+    /// always gets its pages published.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let Scheduler {
+            pool,
+            broker,
+            schedule,
+            catch_up,
+            sources,
+            fired_by,
+            ops,
+        } = self;
+        let this = Replica {
+            pool,
+            broker,
+            schedule,
+            catch_up,
+            sources,
+            fired_by,
+        };
+        let (stop_ops, ops_stopped) = tokio::sync::oneshot::channel::<()>();
+        let ops_task = tokio::spawn(ops.run(async move {
+            let _ = ops_stopped.await;
+        }));
+        let result = this.run(shutdown).await;
+        let _ = stop_ops.send(());
+        if let Err(e) = ops_task.await {
+            tracing::warn!(error = %e, "operations task ended abnormally");
+        }
+        result
+    }
+}
+
+impl Replica {
+    async fn run(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let started_at = Utc::now();
         let mut shutdown = std::pin::pin!(shutdown);
         tracing::info!(
@@ -137,6 +197,8 @@ impl Scheduler {
                 }
                 Err(e) => {
                     let wait = backoff.next_delay();
+                    metrics::counter!(metric_families::SCHEDULER_ROUNDS_FAILED, "schedule" => SCHEDULE)
+                        .increment(1);
                     tracing::warn!(schedule.name = SCHEDULE, error = %e, retry_in_ms = wait.as_millis() as u64, "could not fire due ticks; retrying");
                     wait
                 }
@@ -196,6 +258,8 @@ impl Scheduler {
                 schedule.oldest_dropped = %due[0],
                 "missed ticks not fired, by the catch-up policy"
             );
+            metrics::counter!(metric_families::TICKS_SKIPPED, "schedule" => SCHEDULE)
+                .increment((due.len() - planned.len()) as u64);
         }
         for tick in planned {
             fire::fire(self.target(), tick).await?;
@@ -216,8 +280,11 @@ impl Scheduler {
 
     /// How long to sleep before the tick after `cursor` (capped at [`MAX_SLEEP`]); `None` if
     /// the schedule never fires again.
+    /// Also publishes when that tick is due, so a tick that is missed shows.
     fn until_next_tick(&self, cursor: DateTime<Utc>) -> Option<Duration> {
         let next = self.schedule.next_after(cursor)?;
+        metrics::gauge!(metric_families::NEXT_TICK, "schedule" => SCHEDULE)
+            .set(next.timestamp_millis() as f64 / 1000.0);
         let wait = (next - Utc::now()).to_std().unwrap_or(Duration::ZERO);
         Some(wait.min(MAX_SLEEP))
     }

@@ -4,7 +4,7 @@
   then held to what the stack promises: a health check on every service, the API and workers
   scalable (no host port of their own), every file it mounts or builds from present, a current
   RabbitMQ with its management UI, and Prometheus scraping every Muze service with the alert
-  rules it mounts.
+  rules it mounts, and `promtool check config` passing on that scrape config.
 - deploy/kubernetes/: every manifest validated against the Kubernetes schemas by
   kubernetes-validate in strict mode (unknown fields and unknown kinds fail), then checked for
   what a schema cannot see: every container probed on /healthz (liveness) and, where the
@@ -108,6 +108,14 @@ def check_prometheus_config(
     path: pathlib.Path, mounts: dict, services: set, problems: Problems
 ) -> None:
     where = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+    if shutil.which("promtool") is None:
+        problems.add(where, "promtool is missing: run scripts/tools/prometheus.sh")
+    else:
+        run = subprocess.run(
+            ["promtool", "check", "config", str(path)], capture_output=True, text=True
+        )
+        if run.returncode != 0:
+            problems.add(where, "promtool check config failed: " + (run.stderr or run.stdout).strip())
     config = yaml.safe_load(path.read_text()) or {}
     scraped = set()
     for job in config.get("scrape_configs") or []:
@@ -124,8 +132,14 @@ def check_prometheus_config(
     rule_files = config.get("rule_files") or []
     if not rule_files:
         problems.add(where, "loads no alert rules")
+    config_dir = next(
+        (str(pathlib.PurePosixPath(inside).parent) for inside, source in mounts.items() if source == path),
+        "/etc/prometheus",
+    )
     for rule_file in rule_files:
-        if rule_file not in mounts or not mounts[rule_file].is_file():
+        # Prometheus reads a relative rule file beside its config file.
+        inside = rule_file if rule_file.startswith("/") else f"{config_dir}/{rule_file}"
+        if inside not in mounts or not mounts[inside].is_file():
             problems.add(where, f"rule file {rule_file} is not mounted into prometheus")
 
 

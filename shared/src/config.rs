@@ -117,6 +117,9 @@ pub struct ApiSettings {
     /// Long-polls (`GET /v1/searches/{id}?wait=`) waiting at once in one API process; past it
     /// a long-poll gets 503.
     pub max_long_polls: usize,
+    /// How often the API samples the fleet's gauges (queue depths, provider budgets, crawl
+    /// pages) for `/metrics`, in milliseconds.
+    pub fleet_sample_ms: u64,
     /// How long a client may take to send a request's headers before its connection is closed.
     pub header_read_timeout_secs: u64,
     /// How long a kept-alive connection may sit with no request before it is closed.
@@ -234,6 +237,8 @@ pub struct SchedulerSettings {
     pub timezone: String,
     /// What to do about crawl ticks that passed while no scheduler was running.
     pub crawl_catch_up: CatchUp,
+    /// Where the scheduler serves `/metrics` and `/healthz`; port 0 picks a free one (logged).
+    pub metrics_bind: String,
 }
 
 /// What a schedule does about ticks missed while every scheduler was down (or stalled).
@@ -325,6 +330,8 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("api.max_connections", "768"),
     // Each waiting long-poll holds a connection and a notifier slot for up to 30 s.
     ("api.max_long_polls", "512"),
+    // A few seconds: fresher than any scrape interval, a handful of Redis and RabbitMQ reads.
+    ("api.fleet_sample_ms", "5000"),
     // A real client sends its headers in one packet; 10 s is generous for a bad mobile link.
     ("api.header_read_timeout_secs", "10"),
     // Past the common 60 s proxy idle timeout a kept-alive socket is dead anyway.
@@ -346,6 +353,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("scheduler.crawl_cron", "0 0 3 * * *"),
     ("scheduler.timezone", "Asia/Seoul"),
     ("scheduler.crawl_catch_up", "run_once"),
+    ("scheduler.metrics_bind", "127.0.0.1:0"),
 ];
 
 /// Defaults every provider shares unless its own ([`ProviderName::defaults`]) say otherwise.

@@ -7,7 +7,8 @@
 //! - [`crawl`]: starting new-release crawls and publishing their pages.
 //! - [`rate_limit`]: fleet-wide provider budgets in Redis.
 //! - [`cron`]: cron schedules with seconds in a time zone, DST-correct.
-//! - [`redis_conn`], [`telemetry`], [`shutdown`]: process plumbing.
+//! - [`redis_conn`], [`telemetry`], [`shutdown`]: process plumbing; [`metric_families`]: every
+//!   metric's name and HELP text.
 //! - `testing` (cargo feature `test-support`): private Redis servers and clusters for tests.
 //!
 //! Errors: each module has its own `thiserror` enum; binaries wrap them with `anyhow` context.
@@ -20,6 +21,7 @@ pub mod crawl;
 pub mod cron;
 pub mod db;
 pub mod domain;
+pub mod metric_families;
 pub mod queue;
 pub mod rate_limit;
 pub mod redis_conn;

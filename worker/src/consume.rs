@@ -5,9 +5,17 @@
 //! committed.
 //! A lost connection is re-established with jittered backoff and the consumer re-created.
 //! On shutdown the consumer is cancelled first (no new deliveries), then in-flight jobs finish
-//! and ack.
+//! and ack. While a consumer is subscribed its [`Subscribed`] flag is up, which the worker's
+//! `/readyz` reports.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use futures::StreamExt;
 use lapin::{
@@ -22,14 +30,30 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 /// Longest pause between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
+/// Whether a consumer is subscribed to its queue right now. Cheap to clone: a shared flag.
+#[derive(Debug, Clone, Default)]
+pub struct Subscribed(Arc<AtomicBool>);
+
+impl Subscribed {
+    /// `true` between a successful subscription and the session's end.
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn set(&self, up: bool) {
+        self.0.store(up, Ordering::Relaxed);
+    }
+}
+
 /// Consumes `queue` with `handler` (which settles each delivery) until `stop` is cancelled,
-/// then waits for in-flight jobs.
+/// then waits for in-flight jobs. `subscribed` is up while a session is subscribed.
 pub async fn run<H, F>(
     broker: Arc<Broker>,
     queue: String,
     concurrency: u16,
     handler: H,
     stop: CancellationToken,
+    subscribed: Subscribed,
 ) where
     H: Fn(Delivery) -> F + Send + Sync,
     F: Future<Output = ()> + Send + 'static,
@@ -37,7 +61,18 @@ pub async fn run<H, F>(
     let tracker = TaskTracker::new();
     let mut failures: u32 = 0;
     while !stop.is_cancelled() {
-        match consume_once(&broker, &queue, concurrency, &handler, &stop, &tracker).await {
+        let session = consume_once(
+            &broker,
+            &queue,
+            concurrency,
+            &handler,
+            &stop,
+            &tracker,
+            &subscribed,
+        )
+        .await;
+        subscribed.set(false);
+        match session {
             Ok(()) => failures = 0,
             Err(e) => {
                 failures = failures.saturating_add(1);
@@ -70,6 +105,7 @@ async fn consume_once<H, F>(
     handler: &H,
     stop: &CancellationToken,
     tracker: &TaskTracker,
+    subscribed: &Subscribed,
 ) -> anyhow::Result<()>
 where
     H: Fn(Delivery) -> F,
@@ -88,6 +124,7 @@ where
             FieldTable::default(),
         )
         .await?;
+    subscribed.set(true);
     tracing::info!(queue = %queue, concurrency, "consuming");
     loop {
         tokio::select! {

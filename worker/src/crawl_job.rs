@@ -121,7 +121,7 @@ pub async fn run(ctx: &CrawlContext, message: &CrawlMessage) -> Result<(), PageE
         Err(ProviderError::Timeout) => "timeout",
         Err(_) => "error",
     };
-    metrics::counter!("muze_crawl_pages_total", "provider" => provider.as_str(), "outcome" => label)
+    metrics::counter!(muze_shared::metric_families::CRAWL_PAGES_FETCHED, "provider" => provider.as_str(), "outcome" => label)
         .increment(1);
     match fetched {
         Ok(mut found) => {
@@ -134,7 +134,8 @@ pub async fn run(ctx: &CrawlContext, message: &CrawlMessage) -> Result<(), PageE
                 &found.children,
             )
             .await?;
-            metrics::counter!("muze_crawl_tracks_added_total").increment(done.tracks_added as u64);
+            metrics::counter!(muze_shared::metric_families::CRAWL_TRACKS_ADDED)
+                .increment(done.tracks_added as u64);
             publish_pages(&ctx.pool, &ctx.broker, message.crawl_id, &done.children).await;
             tracing::debug!(
                 tracks.found = found.tracks.len(),
@@ -272,7 +273,8 @@ fn crawl_finished(message: &CrawlMessage, status: crawls::CrawlStatus) {
         crawls::CrawlStatus::CompletedWithErrors => "completed_with_errors",
         _ => "succeeded",
     };
-    metrics::counter!("muze_crawls_finished_total", "status" => label).increment(1);
+    metrics::counter!(muze_shared::metric_families::CRAWLS_FINISHED, "status" => label)
+        .increment(1);
 }
 
 /// Backoff before the next try of a page that failed `failures` times.

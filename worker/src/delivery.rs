@@ -45,7 +45,7 @@ pub async fn park(
     reason: &str,
 ) -> anyhow::Result<()> {
     tracing::error!(reason = %reason, queue = %parked, "parking message");
-    metrics::counter!("muze_messages_parked_total").increment(1);
+    metrics::counter!(muze_shared::metric_families::MESSAGES_PARKED).increment(1);
     let message_id = delivery
         .properties
         .message_id()

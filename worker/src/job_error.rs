@@ -161,7 +161,7 @@ async fn finish_failed(
     error: SearchError,
 ) -> anyhow::Result<()> {
     tracing::info!(error.code = %error.code, "search failed");
-    metrics::counter!("muze_searches_finished_total", "status" => "failed", "code" => error.code.clone())
+    metrics::counter!(muze_shared::metric_families::SEARCHES_FINISHED, "status" => "failed", "code" => error.code.clone())
         .increment(1);
     searches::fail(&ctx.pool, &ctx.done_channel, id, attempts, &error).await?;
     Ok(())

@@ -6,7 +6,8 @@
 //! stored through `muze_shared::db` → [`job_error::settle`] acks, retries or parks.
 //! Crawl pages take the same road on their own queue through [`crawl_job`], spending only
 //! the background share of each provider's budget.
-//! [`sweeper`] repairs what crashes leave behind; [`ops`] serves `/metrics` and `/healthz`.
+//! [`sweeper`] repairs what crashes leave behind; [`ops`] serves `/metrics`, `/healthz` and
+//! `/readyz`.
 
 pub mod consume;
 pub mod crawl_job;
@@ -40,6 +41,10 @@ pub struct Worker {
     crawl_concurrency: u16,
     sweep_interval: Duration,
     ops: ops::Ops,
+    /// Up while the search consumer is subscribed (read by `/readyz`).
+    search_consumer: consume::Subscribed,
+    /// Up while the crawl consumer is subscribed.
+    crawl_consumer: consume::Subscribed,
 }
 
 impl Worker {
@@ -61,7 +66,7 @@ impl Worker {
         let redis = redis_conn::Redis::connect(&settings.redis.url)
             .await
             .context("Redis")?;
-        let limiter = Arc::new(RateLimiter::new(&settings, redis, pool.clone()));
+        let limiter = Arc::new(RateLimiter::new(&settings, redis.clone(), pool.clone()));
         let providers = providers::build_providers(&settings, &settings.search.providers);
         let used: Vec<_> = providers
             .iter()
@@ -71,9 +76,22 @@ impl Worker {
         if let Err(e) = limiter.check_declarations(&used).await {
             tracing::warn!(error = %e, "could not read the budgets' declared limits");
         }
-        let ops =
-            ops::Ops::bind(&settings.worker.metrics_bind, telemetry::metrics_handle()).await?;
-        tracing::info!(ops.addr = %ops.local_addr()?, "worker metrics at /metrics");
+        let search_consumer = consume::Subscribed::default();
+        let crawl_consumer = consume::Subscribed::default();
+        let readiness = ops::Readiness {
+            pool: pool.clone(),
+            redis,
+            broker: broker.clone(),
+            search_consumer: search_consumer.clone(),
+            crawl_consumer: crawl_consumer.clone(),
+        };
+        let ops = ops::Ops::bind(
+            &settings.worker.metrics_bind,
+            telemetry::metrics_handle(),
+            readiness,
+        )
+        .await?;
+        tracing::info!(ops.addr = %ops.local_addr()?, "worker metrics at /metrics, readiness at /readyz");
         if providers.is_empty() {
             tracing::warn!(
                 "no provider is enabled: every search will fail with upstream_unavailable"
@@ -100,10 +118,12 @@ impl Worker {
             concurrency: settings.worker.concurrency,
             sweep_interval: Duration::from_secs(settings.worker.sweep_interval_secs.max(1)),
             ops,
+            search_consumer,
+            crawl_consumer,
         })
     }
 
-    /// Where `/metrics` and `/healthz` are served.
+    /// Where `/metrics`, `/healthz` and `/readyz` are served.
     pub fn ops_addr(&self) -> std::io::Result<std::net::SocketAddr> {
         self.ops.local_addr()
     }
@@ -127,6 +147,7 @@ impl Worker {
             self.concurrency,
             move |delivery| search_job::handle(search_ctx.clone(), delivery),
             stop.clone(),
+            self.search_consumer.clone(),
         ));
         let crawl_ctx = self.crawl.clone();
         let crawler = tokio::spawn(consume::run(
@@ -135,6 +156,7 @@ impl Worker {
             self.crawl_concurrency,
             move |delivery| crawl_job::handle(crawl_ctx.clone(), delivery),
             stop.clone(),
+            self.crawl_consumer.clone(),
         ));
         let ops_stop = stop.clone();
         let ops = tokio::spawn(self.ops.run(async move { ops_stop.cancelled().await }));

@@ -101,7 +101,7 @@ pub async fn run(ctx: &JobContext, message: &SearchMessage) -> Result<(), JobErr
             empty_from: None,
         })?;
         tracing::info!(source = %provider, results = tracks.len(), ?finish, "search answered");
-        metrics::counter!("muze_searches_finished_total", "status" => "succeeded", "source" => provider.as_str())
+        metrics::counter!(muze_shared::metric_families::SEARCHES_FINISHED, "status" => "succeeded", "source" => provider.as_str())
             .increment(1);
         return Ok(());
     }

@@ -18,6 +18,7 @@ use muze_shared::{
     crawl::publish_pages,
     db::{crawls, searches},
     domain::{NormalizedQuery, Query, ResultLimit, SearchType},
+    metric_families,
     queue::SearchMessage,
 };
 use tokio_util::sync::CancellationToken;
@@ -60,6 +61,8 @@ async fn sweep_crawl_pages(ctx: &JobContext) -> anyhow::Result<()> {
         return Ok(());
     }
     tracing::info!(count = stranded.len(), "re-publishing stranded crawl pages");
+    metrics::counter!(metric_families::SWEEPER_REPAIRS, "repair" => "stranded_crawl_page")
+        .increment(stranded.len() as u64);
     let mut by_crawl: std::collections::BTreeMap<uuid::Uuid, Vec<String>> = Default::default();
     for page in stranded {
         by_crawl.entry(page.crawl_id).or_default().push(page.key);
@@ -78,6 +81,8 @@ async fn sweep_searches(ctx: &JobContext) -> anyhow::Result<()> {
     let expired = searches::expire_overdue(&ctx.pool, &ctx.done_channel).await?;
     if !expired.is_empty() {
         tracing::info!(count = expired.len(), "failed searches past their deadline");
+        metrics::counter!(metric_families::SWEEPER_REPAIRS, "repair" => "expired_search")
+            .increment(expired.len() as u64);
     }
     for job in searches::reclaim_stranded(&ctx.pool, UNPUBLISHED_AFTER_SECS).await? {
         let Ok(query) = Query::parse(&job.query) else {
@@ -100,7 +105,11 @@ async fn sweep_searches(ctx: &JobContext) -> anyhow::Result<()> {
             .publish(queue, &message.to_json(), &job.id.to_string(), &[])
             .await
         {
-            Ok(()) => tracing::info!(job.id = %job.id, "re-published a stranded job"),
+            Ok(()) => {
+                tracing::info!(job.id = %job.id, "re-published a stranded job");
+                metrics::counter!(metric_families::SWEEPER_REPAIRS, "repair" => "stranded_search")
+                    .increment(1);
+            }
             Err(e) => {
                 // Leave it for the next pass.
                 searches::mark_unpublished(&ctx.pool, job.id).await?;

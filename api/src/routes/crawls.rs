@@ -73,7 +73,8 @@ pub async fn create(
         .sources
         .unwrap_or_else(|| state.crawl_sources.to_vec());
     let started = crawl::start(&state.pool, &state.broker, Trigger::Admin, &sources).await?;
-    metrics::counter!("muze_crawls_started_total", "trigger" => "admin").increment(1);
+    metrics::counter!(muze_shared::metric_families::CRAWLS_STARTED, "trigger" => "admin")
+        .increment(1);
     let id = started.id;
     tracing::info!(
         crawl.id = %id,

@@ -136,7 +136,7 @@ async fn check(probe: impl Future<Output = bool>) -> CheckState {
 /// Prometheus metrics in the text exposition format.
 #[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain",
-        example = "http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 1\n")))]
+        example = "muze_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 1\n")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -24,6 +24,7 @@ use muze_shared::{
         searches::{self, Enqueued, NewSearch},
     },
     domain::{SearchError, SearchView},
+    metric_families,
     queue::SearchMessage,
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -97,11 +98,13 @@ pub async fn create(
         new.limit.get(),
     );
     if let Some(body) = state.answers.get(&key) {
-        metrics::counter!("muze_catalog_answers_total", "kind" => "fresh").increment(1);
+        metrics::counter!(metric_families::CATALOG_ANSWERS, "kind" => "fresh").increment(1);
+        catalog_lookup("hit");
         state.status.tally.count(Answered::Catalog);
         return Ok(json_response(StatusCode::OK, body));
     }
     if let Some((view, fresh_for)) = from_catalog(&state, &new).await? {
+        catalog_lookup("hit");
         let view = for_client(view);
         let body =
             Bytes::from(serde_json::to_vec(&view).map_err(|e| ApiError::Internal(e.into()))?);
@@ -111,11 +114,13 @@ pub async fn create(
         state.status.tally.count(Answered::Catalog);
         return Ok(json_response(StatusCode::OK, body));
     }
+    catalog_lookup("miss");
     // Only a search that goes upstream spends the key's search allowance.
     client_limit::spend(&state, &caller, Class::Searches).await?;
     let enqueued = searches::create_or_join(&state.pool, &new, state.search.cache_ttl_secs).await?;
-    if let Enqueued::Created(id) = enqueued {
-        publish(&state, id, &new, false).await?;
+    match enqueued {
+        Enqueued::Created(id) => publish(&state, id, &new, false).await?,
+        Enqueued::Joined(_) => metrics::counter!(metric_families::SEARCHES_JOINED).increment(1),
     }
     let id = enqueued.id();
     let view = searches::view(&state.pool, id)
@@ -133,6 +138,12 @@ pub async fn create(
         .into_response())
 }
 
+/// Counts a search's catalog lookup: `hit` (answered 200 from our catalog) or `miss` (it goes
+/// upstream), so the hit ratio is `hit / (hit + miss)`.
+fn catalog_lookup(result: &'static str) {
+    metrics::counter!(metric_families::CATALOG_LOOKUPS, "result" => result).increment(1);
+}
+
 /// Our own catalog's answer, if it has one: the stored answer to the same search (a stale one
 /// is served and refreshed in the background), else the tracks the query names exactly. With a
 /// fresh stored answer comes how long it stays fresh.
@@ -143,7 +154,7 @@ async fn from_catalog(
     if let Some(stored) =
         catalog::stored_answer(&state.pool, new, state.search.cache_ttl_secs).await?
     {
-        metrics::counter!("muze_catalog_answers_total", "kind" => if stored.stale { "stale" } else { "fresh" })
+        metrics::counter!(metric_families::CATALOG_ANSWERS, "kind" => if stored.stale { "stale" } else { "fresh" })
             .increment(1);
         if stored.stale {
             let state = state.clone();
@@ -157,7 +168,7 @@ async fn from_catalog(
     if tracks.is_empty() {
         return Ok(None);
     }
-    metrics::counter!("muze_catalog_answers_total", "kind" => "confident").increment(1);
+    metrics::counter!(metric_families::CATALOG_ANSWERS, "kind" => "confident").increment(1);
     Ok(Some((
         catalog::record_answer(&state.pool, new, tracks).await?,
         None,
@@ -288,20 +299,20 @@ pub async fn show(
 /// to free when searches are being answered.
 const LONG_POLL_RETRY_AFTER_SECS: u64 = 2;
 
-/// Counts waiting long-polls in the `muze_api_long_polls_waiting` gauge while it lives.
+/// Counts waiting long-polls in the `muze_long_poll_waiters` gauge while it lives.
 #[derive(Debug)]
 struct WaitingGauge;
 
 impl WaitingGauge {
     fn enter() -> WaitingGauge {
-        metrics::gauge!("muze_api_long_polls_waiting").increment(1.0);
+        metrics::gauge!(metric_families::LONG_POLL_WAITERS).increment(1.0);
         WaitingGauge
     }
 }
 
 impl Drop for WaitingGauge {
     fn drop(&mut self) {
-        metrics::gauge!("muze_api_long_polls_waiting").decrement(1.0);
+        metrics::gauge!(metric_families::LONG_POLL_WAITERS).decrement(1.0);
     }
 }
 

@@ -17,7 +17,10 @@ use sqlx::{types::Json, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::tracks;
-use crate::domain::{CrawlPage, ProviderName, ProviderTrack};
+use crate::{
+    domain::{CrawlPage, ProviderName, ProviderTrack},
+    metric_families,
+};
 
 /// Errors kept per crawl in its view.
 const ERRORS_SHOWN: i64 = 20;
@@ -295,6 +298,7 @@ pub async fn complete_page(
     .await?;
     let crawl_finished = finish_if_done(&mut tx, crawl_id).await?;
     tx.commit().await?;
+    page_finished("succeeded");
     Ok(PageDone {
         children: new_children,
         tracks_added: upserted.created,
@@ -330,7 +334,27 @@ pub async fn fail_page(
     }
     let finished = finish_if_done(&mut tx, crawl_id).await?;
     tx.commit().await?;
+    page_finished("failed");
     Ok(finished)
+}
+
+/// Counts a crawl page that just reached its final state (committed).
+fn page_finished(status: &'static str) {
+    metrics::counter!(metric_families::JOBS_FINISHED, "kind" => "crawl_page", "status" => status)
+        .increment(1);
+}
+
+/// Pages of the crawls still running, by state (`pending`, `running`, `done`, `failed`):
+/// the crawl progress operators watch.
+pub async fn running_crawl_pages(pool: &PgPool) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT p.status, count(*)
+         FROM crawl_pages p JOIN crawls c ON c.id = p.crawl_id
+         WHERE c.status = 'running'
+         GROUP BY p.status",
+    )
+    .fetch_all(pool)
+    .await
 }
 
 /// Ends the crawl when no page is open any more. Callers hold the crawl's row lock.

@@ -12,6 +12,7 @@ use crate::domain::{
 };
 
 use super::tracks;
+use crate::metric_families;
 
 /// A search to be created.
 #[derive(Debug, Clone)]
@@ -309,19 +310,21 @@ pub async fn succeed(
     .bind(&ordered)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
+    let took: f64 = sqlx::query_scalar(
         "UPDATE searches
          SET status = 'succeeded', source = $2, attempts = attempts || $3,
              finished_at = now(), lease_until = NULL, error_code = NULL, error_message = NULL
-         WHERE id = $1",
+         WHERE id = $1
+         RETURNING EXTRACT(EPOCH FROM finished_at - created_at)::float8",
     )
     .bind(id)
     .bind(source)
     .bind(Json(new_attempts))
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
     notify_done(&mut *tx, channel, id).await?;
     tx.commit().await?;
+    record_final("succeeded", took);
     Ok(Finish::Done)
 }
 
@@ -337,21 +340,33 @@ pub async fn fail(
     if !lock_open(&mut tx, id).await? {
         return Ok(Finish::AlreadyFinal);
     }
-    sqlx::query(
+    let took: f64 = sqlx::query_scalar(
         "UPDATE searches
          SET status = 'failed', attempts = attempts || $2, error_code = $3, error_message = $4,
              finished_at = now(), lease_until = NULL
-         WHERE id = $1",
+         WHERE id = $1
+         RETURNING EXTRACT(EPOCH FROM finished_at - created_at)::float8",
     )
     .bind(id)
     .bind(Json(new_attempts))
     .bind(&error.code)
     .bind(&error.message)
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
     notify_done(&mut *tx, channel, id).await?;
     tx.commit().await?;
+    record_final("failed", took);
     Ok(Finish::Done)
+}
+
+/// Counts a search job that just reached its final state, and how long it took from the
+/// POST that created it. Recorded here, where the final state is committed, so every path
+/// (answered, failed, expired by the sweeper, refused by the broker) counts once.
+fn record_final(status: &'static str, seconds: f64) {
+    metrics::counter!(metric_families::JOBS_FINISHED, "kind" => "search", "status" => status)
+        .increment(1);
+    metrics::histogram!(metric_families::SEARCH_LATENCY, "status" => status)
+        .record(seconds.max(0.0));
 }
 
 /// Hands a running job back to the queue state after its retry message was published, keeping
@@ -372,7 +387,7 @@ pub async fn requeue(pool: &PgPool, id: Uuid, new_attempts: &[Attempt]) -> Resul
 /// Fails every open job past its deadline that no worker is holding, and returns their ids.
 pub async fn expire_overdue(pool: &PgPool, channel: &str) -> Result<Vec<Uuid>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let ids: Vec<Uuid> = sqlx::query_scalar(
+    let expired: Vec<(Uuid, f64)> = sqlx::query_as(
         "UPDATE searches
          SET status = 'failed', error_code = 'deadline_exceeded',
              error_message = 'The search was not answered before its deadline.',
@@ -382,15 +397,21 @@ pub async fn expire_overdue(pool: &PgPool, channel: &str) -> Result<Vec<Uuid>, s
              WHERE status IN ('queued', 'running') AND deadline_at < now()
                AND (lease_until IS NULL OR lease_until < now())
              FOR UPDATE SKIP LOCKED LIMIT 500)
-         RETURNING id",
+         RETURNING id, EXTRACT(EPOCH FROM finished_at - created_at)::float8",
     )
     .fetch_all(&mut *tx)
     .await?;
-    for id in &ids {
+    for (id, _) in &expired {
         notify_done(&mut *tx, channel, *id).await?;
     }
     tx.commit().await?;
-    Ok(ids)
+    Ok(expired
+        .into_iter()
+        .map(|(id, took)| {
+            record_final("failed", took);
+            id
+        })
+        .collect())
 }
 
 /// A job whose message may be missing and should be published again.

@@ -416,7 +416,7 @@ impl RateLimiter {
                     )
                     .await?;
                 }
-                metrics::counter!("muze_limiter_grants_total", "provider" => provider.as_str(), "priority" => priority.as_str())
+                metrics::counter!(crate::metric_families::LIMITER_GRANTS, "provider" => provider.as_str(), "priority" => priority.as_str())
                     .increment(1);
                 return Ok(Decision::Granted(Grant { provider, member }));
             }
@@ -432,7 +432,7 @@ impl RateLimiter {
                 5 | 6 => WaitReason::Recovering,
                 _ => WaitReason::WindowFull,
             };
-            metrics::counter!("muze_limiter_waits_total", "provider" => provider.as_str(), "priority" => priority.as_str())
+            metrics::counter!(crate::metric_families::LIMITER_WAITS, "provider" => provider.as_str(), "priority" => priority.as_str())
                 .increment(1);
             return Ok(Decision::Wait {
                 wait: Duration::from_millis(wait_ms.max(1) as u64),
@@ -538,7 +538,7 @@ impl RateLimiter {
                     recovering_until = ?from_ms(locked_until).filter(|_| locked_until > 0),
                     "Redis lost this budget's state; rebuilt it from Postgres"
                 );
-                metrics::counter!("muze_limiter_state_lost_total", "provider" => budget.provider.as_str())
+                metrics::counter!(crate::metric_families::LIMITER_STATE_LOST, "provider" => budget.provider.as_str())
                     .increment(1);
             } else {
                 tracing::info!(provider = %budget.provider, budget = %budget.id, "budget used for the first time");

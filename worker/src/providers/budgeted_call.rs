@@ -1,10 +1,14 @@
 //! One provider call under the shared budget, for searches and crawl pages alike: get ready
 //! (a token), take a grant, call, report how it went. Nothing is sent without a grant, and
 //! every grant is reported, so its slot leaves the window one window after the response.
+//! Every call's latency and every refusal for the provider's limit are counted here.
 
 use std::{future::Future, time::Duration};
 
-use muze_shared::rate_limit::{Decision, Outcome, Priority, RateLimiter, WaitReason};
+use muze_shared::{
+    metric_families,
+    rate_limit::{Decision, Outcome, Priority, RateLimiter, WaitReason},
+};
 
 use super::{Provider, ProviderError};
 
@@ -61,11 +65,23 @@ where
                 };
             }
         };
+        let started = std::time::Instant::now();
         let result = call().await;
+        metrics::histogram!(metric_families::PROVIDER_CALL_DURATION, "provider" => name.as_str(), "priority" => priority.as_str())
+            .record(started.elapsed().as_secs_f64());
         let outcome = match &result {
             Ok(_) => Outcome::Ok,
             Err(e) => e.limiter_outcome(),
         };
+        let refused = match outcome {
+            Outcome::Throttled { .. } => Some("rate_limited"),
+            Outcome::QuotaExhausted { .. } => Some("quota_exhausted"),
+            _ => None,
+        };
+        if let Some(reason) = refused {
+            metrics::counter!(metric_families::PROVIDER_THROTTLED, "provider" => name.as_str(), "reason" => reason)
+                .increment(1);
+        }
         if let Err(e) = limiter.report(&grant, outcome).await {
             // The slot stays held until the call's timeout has passed: safe, only slower.
             tracing::warn!(provider = %name, error = %e, "could not report the call's outcome");

@@ -140,7 +140,7 @@ fn record(
             _ => "error",
         },
     };
-    metrics::counter!("muze_provider_calls_total", "provider" => name.as_str(), "outcome" => label)
+    metrics::counter!(muze_shared::metric_families::PROVIDER_CALLS, "provider" => name.as_str(), "outcome" => label)
         .increment(1);
     match outcome {
         Ok(tracks) if !tracks.is_empty() => {

@@ -64,6 +64,8 @@ pub struct System {
     /// `/metrics` of each in-process worker.
     pub worker_ops: Vec<std::net::SocketAddr>,
     children: Vec<Child>,
+    /// Whether [`System::shutdown`] already deleted the queues, budgets and database.
+    torn_down: bool,
 }
 
 /// Distinct "title artist" queries for songs the sim's catalog holds.
@@ -185,6 +187,7 @@ impl System {
             worker_tasks: Vec::new(),
             worker_ops: Vec::new(),
             children: Vec::new(),
+            torn_down: false,
         };
         system.start_api().await;
         for _ in 0..options.workers {
@@ -481,6 +484,7 @@ impl System {
         }
         self.sim_stop.cancel();
         self.teardown().await;
+        self.torn_down = true;
     }
 
     /// Deletes this system's queues, budgets and database, so repeated runs leave nothing
@@ -533,10 +537,30 @@ impl System {
 }
 
 impl Drop for System {
+    /// Also when a test fails before [`System::shutdown`]: the processes are killed and the
+    /// queues, budgets and database deleted (on a thread of its own, with its own runtime, as
+    /// this may run inside the test's).
     fn drop(&mut self) {
         for child in &mut self.children {
             let _ = child.kill();
             let _ = child.wait();
         }
+        if self.torn_down {
+            return;
+        }
+        self.worker_stop.cancel();
+        self.api_stop.cancel();
+        self.sim_stop.cancel();
+        let this = &*self;
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    runtime.block_on(this.teardown());
+                }
+            });
+        });
     }
 }

@@ -1,0 +1,721 @@
+//! A whole Muze fleet as separate processes, each with its own metrics recorder: `muze-sim`,
+//! `muze-api`, two `muze-worker`s and `muze-scheduler`, on a fresh database and a unique
+//! namespace, against the real Postgres, Redis and RabbitMQ. Dropping the [`Fleet`] (also when
+//! a test fails) stops every process and deletes the run's queues, budgets and database.
+//!
+//! The binaries are the workspace's own debug builds. `cargo test --workspace` has built them
+//! already; for a single crate's tests [`binaries`] builds the missing ones with cargo.
+
+#![allow(dead_code)] // each test file uses a different part of the harness
+
+use std::{
+    collections::BTreeMap,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::OnceLock,
+    time::{Duration, Instant},
+};
+
+use muze_shared::domain::ProviderName;
+use serde_json::{json, Value};
+
+/// The client key of the fleet's API.
+pub const KEY: &str = "fleet-key";
+
+/// Where the workspace's binaries are, built once per test process.
+fn binaries() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let worker = PathBuf::from(env!("CARGO_BIN_EXE_muze-worker"));
+        let dir = worker.parent().expect("a target directory").to_path_buf();
+        let release = dir.ends_with("release");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut build = Command::new(cargo);
+        // The whole workspace's binaries, with the features the workspace's tests build them.
+        build.args(["build", "--locked", "--workspace", "--bins"]);
+        if release {
+            build.arg("--release");
+        }
+        // Without the variables cargo set for this test: build scripts that watch them would
+        // otherwise rebuild, and the workspace's own `cargo test` would rebuild them back.
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy().into_owned();
+            let ours = key == "CARGO_HOME" || key == "CARGO_TARGET_DIR";
+            if (key.starts_with("CARGO_") && !ours) || key == "OUT_DIR" || key.starts_with("RUST") {
+                build.env_remove(&key);
+            }
+        }
+        let status = build
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo runs");
+        assert!(
+            status.success(),
+            "cargo build of the fleet's binaries failed"
+        );
+        dir
+    })
+    .clone()
+}
+
+/// A free loopback port (bound and released: another process could take it, rarely).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// One running process of the fleet.
+struct Process {
+    name: String,
+    child: Child,
+}
+
+/// A running fleet.
+pub struct Fleet {
+    pub namespace: String,
+    pub env: Vec<(String, String)>,
+    pub api_url: String,
+    pub sim_url: String,
+    /// Base URL of each worker's operations endpoint.
+    pub worker_ops: Vec<String>,
+    /// Base URL of the scheduler's operations endpoint.
+    pub scheduler_ops: String,
+    pub http: reqwest::Client,
+    processes: Vec<Process>,
+}
+
+impl Fleet {
+    /// Starts the sim (adding `sim_latency_ms` to every call), the API, `workers` workers and
+    /// a scheduler whose crawl fires every five seconds; returns once each answers.
+    pub async fn start(workers: usize, sim_latency_ms: u64) -> Fleet {
+        let bin = binaries();
+        let namespace = format!("f{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+        let sim_port = free_port();
+        let api_port = free_port();
+        let sim_url = format!("http://127.0.0.1:{sim_port}");
+        let mut env: Vec<(String, String)> = [
+            ("MUZE__NAMESPACE", namespace.clone()),
+            (
+                "MUZE__DATABASE__URL",
+                format!("postgres://postgres@127.0.0.1:5432/muze_test_{namespace}"),
+            ),
+            ("MUZE__DATABASE__MAX_CONNECTIONS", "4".into()),
+            ("MUZE__API__BIND", format!("127.0.0.1:{api_port}")),
+            ("MUZE__API__KEYS", KEY.into()),
+            ("MUZE__API__REQUESTS_PER_MINUTE", "100000".into()),
+            ("MUZE__API__SEARCHES_PER_MINUTE", "100000".into()),
+            ("MUZE__API__SEARCH_BURST", "10000".into()),
+            ("MUZE__API__FLEET_SAMPLE_MS", "500".into()),
+            ("MUZE__SEARCH__PROVIDERS", "spotify".into()),
+            ("MUZE__WORKER__SWEEP_INTERVAL_SECS", "1".into()),
+            ("MUZE__WORKER__CONCURRENCY", "8".into()),
+            ("MUZE__SCHEDULER__CRAWL_CRON", "*/5 * * * * *".into()),
+            // Crawls read Deezer only, so Spotify's calls are the searches' alone.
+            ("MUZE__CRAWL__SOURCES", "deezer".into()),
+            ("MUZE__LOG__FORMAT", "json".into()),
+            ("RUST_LOG", "warn".into()),
+            (
+                "MUZE__PROVIDERS__SPOTIFY__BASE_URL",
+                format!("{sim_url}/spotify/v1"),
+            ),
+            (
+                "MUZE__PROVIDERS__SPOTIFY__TOKEN_URL",
+                format!("{sim_url}/spotify/api/token"),
+            ),
+            (
+                "MUZE__PROVIDERS__SPOTIFY__CLIENT_ID",
+                "muze-sim-client".into(),
+            ),
+            (
+                "MUZE__PROVIDERS__SPOTIFY__CLIENT_SECRET",
+                "muze-sim-secret".into(),
+            ),
+            ("MUZE__PROVIDERS__SPOTIFY__RATE_LIMIT", "1000/30s".into()),
+            // YouTube is configured (its daily quota shows on /metrics) but never searched.
+            (
+                "MUZE__PROVIDERS__YOUTUBE__BASE_URL",
+                format!("{sim_url}/youtube/youtube/v3"),
+            ),
+            ("MUZE__PROVIDERS__YOUTUBE__API_KEY", "muze-sim-key".into()),
+            ("MUZE__PROVIDERS__YOUTUBE__DAILY_QUOTA", "10000".into()),
+            (
+                "MUZE__PROVIDERS__DEEZER__BASE_URL",
+                format!("{sim_url}/deezer"),
+            ),
+            ("MUZE__PROVIDERS__DEEZER__RATE_LIMIT", "1000/30s".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        // Budgets belong to credentials, which tests share: each run spends its own.
+        env.extend(ProviderName::ALL.map(|p| {
+            (
+                format!("MUZE__PROVIDERS__{}__BUDGET_KEY", p.env_name()),
+                namespace.clone(),
+            )
+        }));
+        let mut fleet = Fleet {
+            namespace,
+            env,
+            api_url: format!("http://127.0.0.1:{api_port}"),
+            sim_url: sim_url.clone(),
+            worker_ops: Vec::new(),
+            scheduler_ops: String::new(),
+            http: reqwest::Client::new(),
+            processes: Vec::new(),
+        };
+        let latency = sim_latency_ms.to_string();
+        let bind = format!("127.0.0.1:{sim_port}");
+        fleet.spawn(
+            &bin,
+            "muze-sim",
+            &[
+                "--bind",
+                &bind,
+                "--latency-ms",
+                &latency,
+                "--spotify-limit",
+                "off",
+            ],
+            &[],
+        );
+        fleet
+            .wait_ok(&format!("{sim_url}/_health"), "muze-sim")
+            .await;
+        fleet.spawn(&bin, "muze-api", &[], &[]);
+        let api_ready = format!("{}/readyz", fleet.api_url);
+        fleet.wait_ok(&api_ready, "muze-api").await;
+        for _ in 0..workers {
+            let port = free_port();
+            fleet.spawn(
+                &bin,
+                "muze-worker",
+                &[],
+                &[("MUZE__WORKER__METRICS_BIND", format!("127.0.0.1:{port}"))],
+            );
+            let ops = format!("http://127.0.0.1:{port}");
+            fleet.wait_ok(&format!("{ops}/readyz"), "muze-worker").await;
+            fleet.worker_ops.push(ops);
+        }
+        let port = free_port();
+        fleet.spawn(
+            &bin,
+            "muze-scheduler",
+            &[],
+            &[("MUZE__SCHEDULER__METRICS_BIND", format!("127.0.0.1:{port}"))],
+        );
+        fleet.scheduler_ops = format!("http://127.0.0.1:{port}");
+        let scheduler = format!("{}/healthz", fleet.scheduler_ops);
+        fleet.wait_ok(&scheduler, "muze-scheduler").await;
+        fleet
+    }
+
+    fn spawn(&mut self, bin: &std::path::Path, name: &str, args: &[&str], env: &[(&str, String)]) {
+        let child = Command::new(bin.join(name))
+            .args(args)
+            .envs(self.env.iter().cloned())
+            .envs(env.iter().map(|(k, v)| (k.to_string(), v.clone())))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name} starts: {e}"));
+        self.processes.push(Process {
+            name: name.to_string(),
+            child,
+        });
+    }
+
+    /// Waits (up to 30 s) for `url` to answer 2xx; fails naming `what` if it never does or
+    /// the process exited.
+    async fn wait_ok(&mut self, url: &str, what: &str) {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if let Ok(r) = self.http.get(url).send().await {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            for p in &mut self.processes {
+                if let Ok(Some(status)) = p.child.try_wait() {
+                    panic!("{} exited while starting: {status}", p.name);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{what} did not answer {url} within 30 s");
+    }
+
+    /// Every scrape target: (Prometheus job, `host:port`).
+    pub fn targets(&self) -> Vec<(&'static str, String)> {
+        let host = |url: &str| url.trim_start_matches("http://").to_string();
+        let mut targets = vec![("api", host(&self.api_url))];
+        targets.extend(self.worker_ops.iter().map(|w| ("worker", host(w))));
+        targets.push(("scheduler", host(&self.scheduler_ops)));
+        targets
+    }
+
+    /// POSTs a search; returns its status code and body.
+    pub async fn post_search(&self, query: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}/v1/searches", self.api_url))
+            .bearer_auth(KEY)
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .expect("POST /v1/searches");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Long-polls until the search is final (or 60 s pass); returns its last state.
+    pub async fn wait_done(&self, id: &str) -> Value {
+        let started = Instant::now();
+        loop {
+            let search: Value = self
+                .http
+                .get(format!("{}/v1/searches/{id}?wait=5", self.api_url))
+                .bearer_auth(KEY)
+                .send()
+                .await
+                .expect("GET search")
+                .json()
+                .await
+                .expect("JSON");
+            let status = search["status"].as_str().unwrap_or_default();
+            if status == "succeeded"
+                || status == "failed"
+                || started.elapsed() > Duration::from_secs(60)
+            {
+                return search;
+            }
+        }
+    }
+
+    /// Sets a fault on one simulated provider.
+    pub async fn sim_control(&self, provider: &str, body: Value) {
+        let response = self
+            .http
+            .post(format!("{}/_control/{provider}", self.sim_url))
+            .json(&body)
+            .send()
+            .await
+            .expect("sim control");
+        assert!(response.status().is_success(), "sim control {body}");
+    }
+
+    /// The settings every process of the fleet runs with.
+    pub fn settings(&self) -> muze_shared::Settings {
+        muze_shared::Settings::load_from(None, self.env.clone()).expect("valid settings")
+    }
+
+    /// A connection to the fleet's database.
+    pub async fn db(&self) -> sqlx::PgPool {
+        muze_shared::db::connect(&self.settings().database.url, 1)
+            .await
+            .expect("db")
+    }
+
+    /// A broker on the fleet's namespace.
+    pub async fn broker(&self) -> std::sync::Arc<muze_shared::queue::Broker> {
+        let settings = self.settings();
+        let topology =
+            muze_shared::queue::Topology::new(&settings.namespace, settings.worker.delivery_limit);
+        muze_shared::queue::Broker::connect(settings.amqp.url.clone(), topology)
+            .await
+            .expect("broker")
+    }
+
+    /// Stops every process with SIGTERM and waits for them; `true` if all exited 0.
+    pub fn stop(&mut self) -> bool {
+        let mut clean = true;
+        for p in &self.processes {
+            let _ = Command::new("kill")
+                .args(["-TERM", &p.child.id().to_string()])
+                .status();
+        }
+        for p in &mut self.processes {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                match p.child.try_wait() {
+                    Ok(Some(status)) => {
+                        clean &= status.success();
+                        break;
+                    }
+                    Ok(None) if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(50))
+                    }
+                    _ => {
+                        let _ = p.child.kill();
+                        let _ = p.child.wait();
+                        clean = false;
+                        break;
+                    }
+                }
+            }
+        }
+        self.processes.clear();
+        clean
+    }
+
+    /// Deletes the run's queues, budgets and database. On a thread of its own: it runs from
+    /// `drop`, possibly inside the test's runtime.
+    fn teardown(&self) {
+        let env = self.env.clone();
+        let namespace = self.namespace.clone();
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                let Ok(settings) = muze_shared::Settings::load_from(None, env) else {
+                    return;
+                };
+                let topology = muze_shared::queue::Topology::new(
+                    &settings.namespace,
+                    settings.worker.delivery_limit,
+                );
+                if let Ok(broker) =
+                    muze_shared::queue::Broker::connect(settings.amqp.url.clone(), topology).await
+                {
+                    let _ = broker.delete_namespace_queues().await;
+                    broker.close().await;
+                }
+                if let Ok(redis) =
+                    muze_shared::redis_conn::Redis::connect(&settings.redis.url).await
+                {
+                    use secrecy::ExposeSecret;
+                    if let Ok(pool) =
+                        sqlx::PgPool::connect_lazy(settings.database.url.expose_secret())
+                    {
+                        let limiter =
+                            muze_shared::rate_limit::RateLimiter::new(&settings, redis, pool);
+                        for p in ProviderName::ALL {
+                            let _ = limiter.forget(p).await;
+                        }
+                    }
+                }
+                use sqlx::Connection;
+                if let Ok(mut admin) =
+                    sqlx::PgConnection::connect("postgres://postgres@127.0.0.1:5432/postgres").await
+                {
+                    let _ = sqlx::query(&format!(
+                        "DROP DATABASE IF EXISTS \"muze_test_{namespace}\" WITH (FORCE)"
+                    ))
+                    .execute(&mut admin)
+                    .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        self.stop();
+        self.teardown();
+    }
+}
+
+/// One scrape of `/metrics`, parsed: every sample as (name, labels, value).
+#[derive(Debug, Clone)]
+pub struct Scrape {
+    pub text: String,
+    samples: Vec<(String, BTreeMap<String, String>, f64)>,
+}
+
+impl Scrape {
+    /// GETs and parses `{base}/metrics`.
+    pub async fn of(http: &reqwest::Client, base: &str) -> Scrape {
+        let response = http
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {base}/metrics: {e}"));
+        assert!(response.status().is_success(), "GET {base}/metrics");
+        Scrape::parse(&response.text().await.expect("text"))
+    }
+
+    /// Parses the Prometheus text format (the exporter's output: no timestamps, no escapes
+    /// in our label values).
+    pub fn parse(text: &str) -> Scrape {
+        let mut samples = Vec::new();
+        for line in text.lines() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let (series, value) = line.rsplit_once(' ').expect("name and value");
+            let value: f64 = value.parse().unwrap_or_else(|_| panic!("a number: {line}"));
+            let (name, labels) = match series.split_once('{') {
+                Some((name, rest)) => {
+                    let body = rest.strip_suffix('}').expect("closing brace");
+                    let labels = body
+                        .split("\",")
+                        .filter(|p| !p.is_empty())
+                        .map(|pair| {
+                            let (k, v) = pair.split_once('=').expect("label=value");
+                            (k.to_string(), v.trim_matches('"').to_string())
+                        })
+                        .collect();
+                    (name.to_string(), labels)
+                }
+                None => (series.to_string(), BTreeMap::new()),
+            };
+            samples.push((name, labels, value));
+        }
+        Scrape {
+            text: text.to_string(),
+            samples,
+        }
+    }
+
+    /// The sum of every sample of `name` whose labels include `labels`; `None` if no sample
+    /// matches (the family is missing).
+    pub fn sum(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        let matching: Vec<f64> = self
+            .samples
+            .iter()
+            .filter(|(n, l, _)| {
+                n == name
+                    && labels
+                        .iter()
+                        .all(|(k, v)| l.get(*k).is_some_and(|x| x == v))
+            })
+            .map(|(_, _, v)| *v)
+            .collect();
+        (!matching.is_empty()).then(|| matching.iter().sum())
+    }
+
+    /// Like [`Scrape::sum`], failing with the whole scrape when the family is missing.
+    pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.sum(name, labels)
+            .unwrap_or_else(|| panic!("no {name} {labels:?} in:\n{}", self.text))
+    }
+
+    /// Whether the family has HELP text.
+    pub fn has_help(&self, family: &str) -> bool {
+        self.text.contains(&format!("# HELP {family} "))
+    }
+}
+
+/// The sum of `name` over several scrapes (each worker's, say).
+pub fn total(scrapes: &[Scrape], name: &str, labels: &[(&str, &str)]) -> f64 {
+    scrapes.iter().filter_map(|s| s.sum(name, labels)).sum()
+}
+
+/// What [`small_load`] did, for the tests to compare the metrics with.
+#[derive(Debug, Clone, Copy)]
+pub struct Load {
+    /// Distinct searches posted, each answered by Spotify through a job.
+    pub searches: u64,
+    /// Searches that joined one of those while it ran.
+    pub joined: u64,
+    /// The same searches posted again once answered: catalog hits.
+    pub repeats: u64,
+    /// 429s Spotify sent (one, injected), each retried.
+    pub throttled: u64,
+    /// Jobs past their deadline the sweeper failed.
+    pub expired: u64,
+    /// Unreadable messages parked.
+    pub parked: u64,
+    /// Jobs recorded without a message (as if the API died before publishing), which the
+    /// sweeper re-published and Spotify answered.
+    pub stranded: u64,
+}
+
+impl Load {
+    /// Jobs Spotify answered: the searches posted and the stranded one.
+    pub fn answered(&self) -> u64 {
+        self.searches + self.stranded
+    }
+}
+
+/// A small load on `fleet`: six searches (the first meets one 429 and one joiner), repeated
+/// once answered; a job left past its deadline; an unreadable message; and the scheduler's
+/// crawl ticks meanwhile. Returns once every effect is visible in the metrics.
+pub async fn small_load(fleet: &Fleet) -> Load {
+    let load = Load {
+        searches: 6,
+        joined: 1,
+        repeats: 6,
+        throttled: 1,
+        expired: 1,
+        parked: 1,
+        stranded: 1,
+    };
+    let mut queries = catalog_queries(load.answered() as usize);
+    let stranded_query = queries.pop().expect("a query");
+    // A stranded job, answered only once the sweeper re-publishes it (after 10 s): a
+    // long-poll on it surely waits while the rest of the load runs.
+    let stranded = record_job(fleet, &stranded_query, chrono::Duration::seconds(60)).await;
+    fleet
+        .sim_control(
+            "spotify",
+            json!({"fault": "rate_limited", "count": 1, "retry_after_secs": 1}),
+        )
+        .await;
+    let mut ids = Vec::new();
+    for q in &queries {
+        let (status, body) = fleet.post_search(q).await;
+        assert_eq!(status, 202, "{q}: {body}");
+        ids.push(body["id"].as_str().expect("id").to_string());
+    }
+    let (status, joined) = fleet.post_search(&queries[0]).await;
+    assert_eq!(
+        (status, joined["id"].as_str()),
+        (202, Some(ids[0].as_str())),
+        "joined"
+    );
+    // A long-poll waits for the stranded job: the API counts it.
+    let poll = {
+        let http = fleet.http.clone();
+        let url = format!("{}/v1/searches/{stranded}?wait=30", fleet.api_url);
+        tokio::spawn(async move { http.get(url).bearer_auth(KEY).send().await })
+    };
+    let waiting = eventually(Duration::from_secs(5), || async {
+        let api = Scrape::of(&fleet.http, &fleet.api_url).await;
+        (api.sum(muze_shared::metric_families::LONG_POLL_WAITERS, &[]) >= Some(1.0)).then_some(())
+    })
+    .await;
+    assert!(
+        waiting.is_some(),
+        "the long-poll was never counted as waiting"
+    );
+    for id in &ids {
+        let done = fleet.wait_done(id).await;
+        assert_eq!(done["status"], "succeeded", "{done}");
+    }
+    for q in &queries {
+        let (status, body) = fleet.post_search(q).await;
+        assert_eq!(
+            (status, body["source"].as_str()),
+            (200, Some("catalog")),
+            "{q}: {body}"
+        );
+    }
+    record_job(
+        fleet,
+        "a search nobody answered in time",
+        chrono::Duration::seconds(-1),
+    )
+    .await;
+    let broker = fleet.broker().await;
+    let work = broker.topology().search.work.clone();
+    broker
+        .publish(&work, b"not a search message", "unreadable", &[])
+        .await
+        .expect("published");
+    broker.close().await;
+    // Every effect reaches the metrics: the parked message and the fleet gauges (sampled),
+    // the expired job (swept), a scheduled crawl page (the cron fires every 5 s).
+    let seen = eventually(Duration::from_secs(30), || async {
+        let api = Scrape::of(&fleet.http, &fleet.api_url).await;
+        let workers = fleet.scrape_workers().await;
+        let parked = api.sum(
+            "muze_queue_messages",
+            &[("kind", "search"), ("state", "parked")],
+        );
+        let crawled = total(
+            &workers,
+            "muze_jobs_finished_total",
+            &[("kind", "crawl_page")],
+        );
+        let failed = total(
+            &workers,
+            "muze_jobs_finished_total",
+            &[("kind", "search"), ("status", "failed")],
+        );
+        (parked == Some(load.parked as f64) && crawled >= 1.0 && failed >= load.expired as f64)
+            .then_some(())
+    })
+    .await;
+    assert!(
+        seen.is_some(),
+        "the load's effects never all reached the metrics"
+    );
+    let polled = poll.await.expect("poll task").expect("long-poll answered");
+    let polled: Value = polled.json().await.expect("JSON");
+    let polled = if polled["status"] == "succeeded" {
+        polled
+    } else {
+        fleet.wait_done(&stranded.to_string()).await
+    };
+    assert_eq!(polled["status"], "succeeded", "the stranded job: {polled}");
+    // Two sampling intervals (500 ms): the fleet gauges show the state after the load.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    load
+}
+
+/// Records a search job for `query` due `deadline` from now without publishing it, as an
+/// API that died between its commit and its publish leaves one: the sweeper re-publishes it
+/// (after 10 s), or fails it if its deadline has passed.
+async fn record_job(fleet: &Fleet, query: &str, deadline: chrono::Duration) -> uuid::Uuid {
+    use muze_shared::{
+        db::searches::{create_or_join, NewSearch},
+        domain::{Query, ResultLimit, SearchType},
+    };
+    let pool = fleet.db().await;
+    let query = Query::parse(query).expect("query");
+    let new = NewSearch {
+        id: uuid::Uuid::now_v7(),
+        normalized: query.normalize(),
+        query,
+        search_type: SearchType::Track,
+        limit: ResultLimit::default(),
+        deadline_at: chrono::Utc::now() + deadline,
+    };
+    let id = create_or_join(&pool, &new, 60)
+        .await
+        .expect("job recorded")
+        .id();
+    pool.close().await;
+    id
+}
+
+impl Fleet {
+    /// Every worker's `/metrics`.
+    pub async fn scrape_workers(&self) -> Vec<Scrape> {
+        let mut scrapes = Vec::new();
+        for w in &self.worker_ops {
+            scrapes.push(Scrape::of(&self.http, w).await);
+        }
+        scrapes
+    }
+}
+
+/// Distinct "title artist" queries for songs the sim's catalog holds.
+pub fn catalog_queries(n: usize) -> Vec<String> {
+    let catalog = muze_sim::catalog::Catalog::generate(42, 3000);
+    let mut seen = std::collections::HashSet::new();
+    catalog
+        .songs()
+        .iter()
+        .map(|s| format!("{} {}", s.title, s.artists[0]))
+        .filter(|q| seen.insert(q.to_lowercase()))
+        .take(n)
+        .collect()
+}
+
+/// Polls `check` every 200 ms until it returns `Some` or `within` passes.
+pub async fn eventually<T, F, Fut>(within: Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(found) = check().await {
+            return Some(found);
+        }
+        if started.elapsed() > within {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
