@@ -142,7 +142,9 @@ impl System {
                 "MUZE__DATABASE__URL",
                 format!("postgres://postgres@127.0.0.1:5432/muze_test_{namespace}"),
             ),
-            ("MUZE__DATABASE__MAX_CONNECTIONS", "20".into()),
+            // Each process of a test (API, workers) holds at most this many connections: tests
+            // run side by side against one Postgres, whose 100 connections they share.
+            ("MUZE__DATABASE__MAX_CONNECTIONS", "6".into()),
             ("MUZE__API__BIND", "127.0.0.1:0".into()),
             ("MUZE__API__KEYS", KEY.into()),
             ("MUZE__API__REQUESTS_PER_MINUTE", "100000".into()),
