@@ -14,8 +14,10 @@ if [ -f "$DIR/node_modules/playwright-core/package.json" ] &&
   exit 0
 fi
 
-command -v node >/dev/null || { echo "playwright.sh: node is missing (apt-get install -y nodejs npm)" >&2; exit 1; }
-command -v npm >/dev/null || { echo "playwright.sh: npm is missing (apt-get install -y npm)" >&2; exit 1; }
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "installing nodejs and npm (Debian) for playwright-core" >&2
+  apt-get update -q && apt-get install -y -q nodejs npm
+fi
 
 echo "installing playwright-core $VERSION into $DIR" >&2
 mkdir -p "$DIR"
