@@ -38,10 +38,17 @@ fn binaries() -> PathBuf {
         }
         // Without the variables cargo set for this test: build scripts that watch them would
         // otherwise rebuild, and the workspace's own `cargo test` would rebuild them back.
+        // rustup's own (`RUSTUP_TOOLCHAIN`, `RUSTUP_HOME`) stay: without them every rustc cargo
+        // starts picks its toolchain afresh from the directory it runs in, and a dependency's
+        // own `rust-toolchain.toml` (sqlx pins 1.78) would be fetched and used.
         for (key, _) in std::env::vars_os() {
             let key = key.to_string_lossy().into_owned();
             let ours = key == "CARGO_HOME" || key == "CARGO_TARGET_DIR";
-            if (key.starts_with("CARGO_") && !ours) || key == "OUT_DIR" || key.starts_with("RUST") {
+            let rustup = key.starts_with("RUSTUP_");
+            if (key.starts_with("CARGO_") && !ours)
+                || key == "OUT_DIR"
+                || (key.starts_with("RUST") && !rustup)
+            {
                 build.env_remove(&key);
             }
         }
