@@ -246,6 +246,23 @@ impl System {
         }));
     }
 
+    /// Makes the sim enforce `calls` per rolling `window_ms` for `provider` (the provider's
+    /// plan, as the provider itself counts it).
+    pub async fn sim_limit(&self, provider: &str, calls: u32, window_ms: u64) {
+        self.sim_control(
+            provider,
+            json!({"limit": {"calls": calls, "window_ms": window_ms}}),
+        )
+        .await;
+    }
+
+    /// Changes one setting for every process started from now on (an operator editing the
+    /// deployment's configuration before a rollout); running ones keep theirs.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_string(), value.to_string()));
+    }
+
     /// Starts a `muze-worker` process with this system's configuration.
     pub fn spawn_worker_process(&mut self) -> u32 {
         let mut command = Command::new(env!("CARGO_BIN_EXE_muze-worker"));
