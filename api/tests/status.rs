@@ -126,6 +126,15 @@ async fn the_status_is_in_the_openapi_document_with_its_schema() {
         );
     }
     assert!(doc["paths"]["/status"]["get"].is_object());
+    // The report's health is its own schema, not the `/healthz` answer's.
+    let health = doc["components"]["schemas"]["StatusReport"]["properties"]["health"]["$ref"]
+        .as_str()
+        .expect("health is a schema of its own")
+        .trim_start_matches("#/components/schemas/")
+        .to_string();
+    let properties = &doc["components"]["schemas"][health.as_str()]["properties"];
+    assert!(properties["level"].is_object(), "{health}: {properties}");
+    assert!(properties["problems"].is_object(), "{health}: {properties}");
     app.cleanup().await;
 }
 

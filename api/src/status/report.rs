@@ -23,8 +23,10 @@ pub struct StatusReport {
     pub parked: ParkedReport,
 }
 
-/// Overall health, and why.
+/// Overall health, and why. Named `FleetHealth` in the OpenAPI document: `Health` is the
+/// `/healthz` answer's schema, and two schemas of one name would be one.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = FleetHealth)]
 pub struct Health {
     pub level: HealthLevel,
     /// One sentence per problem, worst first; empty when all is well.
