@@ -262,12 +262,5 @@ pub async fn search_until_final(
 
 /// Distinct "title artist" queries, one per song of the sim's default catalog, in catalog order.
 pub fn song_queries() -> Vec<String> {
-    let catalog = muze_sim::catalog::Catalog::generate(42, 3000);
-    let mut seen = std::collections::HashSet::new();
-    catalog
-        .songs()
-        .iter()
-        .map(|s| format!("{} {}", s.title, s.artists[0]))
-        .filter(|q| seen.insert(q.to_lowercase()))
-        .collect()
+    muze_sim::catalog::Catalog::generate(42, 3000).title_artist_queries()
 }

@@ -61,6 +61,17 @@ impl Catalog {
         &self.songs
     }
 
+    /// One "title artist" query per song (its first artist), in id order, each spelling once
+    /// (case aside): what tests and benchmarks search for songs this catalog holds.
+    pub fn title_artist_queries(&self) -> Vec<String> {
+        let mut seen = std::collections::HashSet::new();
+        self.songs
+            .iter()
+            .map(|s| format!("{} {}", s.title, s.artists[0]))
+            .filter(|q| seen.insert(q.to_lowercase()))
+            .collect()
+    }
+
     /// Every album, in id order.
     pub fn albums(&self) -> &[Album] {
         &self.albums

@@ -698,13 +698,9 @@ impl Fleet {
 
 /// Distinct "title artist" queries for songs the sim's catalog holds.
 pub fn catalog_queries(n: usize) -> Vec<String> {
-    let catalog = muze_sim::catalog::Catalog::generate(42, 3000);
-    let mut seen = std::collections::HashSet::new();
-    catalog
-        .songs()
-        .iter()
-        .map(|s| format!("{} {}", s.title, s.artists[0]))
-        .filter(|q| seen.insert(q.to_lowercase()))
+    muze_sim::catalog::Catalog::generate(42, 3000)
+        .title_artist_queries()
+        .into_iter()
         .take(n)
         .collect()
 }
