@@ -136,6 +136,9 @@ pub struct SearchSettings {
     pub market: String,
     /// A stored answer younger than this is served from the catalog without an upstream call.
     pub cache_ttl_secs: u64,
+    /// Once a search holds an answer (an empty one included), how long it may still wait for
+    /// another provider's budget before it finishes with what it has, in milliseconds.
+    pub answered_wait_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -339,6 +342,9 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("search.deadline_secs", "60"),
     ("search.market", "KR"),
     ("search.cache_ttl_secs", "86400"),
+    // A user holding "no results" should not wait a minute for a provider with no budget; a
+    // second covers a window about to free a token.
+    ("search.answered_wait_ms", "1000"),
     ("worker.concurrency", "16"),
     ("worker.lease_secs", "30"),
     ("worker.sweep_interval_secs", "5"),
@@ -464,6 +470,13 @@ impl Settings {
         }
         if !(1..=600).contains(&self.search.deadline_secs) {
             return invalid("MUZE__SEARCH__DEADLINE_SECS must be between 1 and 600".into());
+        }
+        if self.search.answered_wait_ms > self.search.deadline_secs * 1000 {
+            return invalid(format!(
+                "MUZE__SEARCH__ANSWERED_WAIT_MS must not exceed the deadline ({} ms), got {}",
+                self.search.deadline_secs * 1000,
+                self.search.answered_wait_ms
+            ));
         }
         if self.worker.concurrency == 0 {
             return invalid("MUZE__WORKER__CONCURRENCY must be at least 1".into());
@@ -611,6 +624,11 @@ impl Settings {
     pub fn deadline(&self) -> Duration {
         Duration::from_secs(self.search.deadline_secs)
     }
+
+    /// How long a search holding an answer may still wait for another provider's budget.
+    pub fn answered_wait(&self) -> Duration {
+        Duration::from_millis(self.search.answered_wait_ms)
+    }
 }
 
 /// Renders a URL with any password replaced, for log lines and error messages.
@@ -740,6 +758,30 @@ mod tests {
         .expect("loads");
         assert_eq!(s.scheduler.crawl_catch_up, CatchUp::Backfill);
         assert_eq!(s.crawl.sources, vec![ProviderName::Deezer]);
+    }
+
+    #[test]
+    fn the_wait_of_a_search_holding_an_answer_is_bounded_by_its_deadline() {
+        let s = Settings::load_from(None, env(&[])).expect("defaults");
+        assert_eq!(s.answered_wait(), Duration::from_secs(1));
+        let s = Settings::load_from(None, env(&[("MUZE__SEARCH__ANSWERED_WAIT_MS", "0")]))
+            .expect("no wait at all is valid");
+        assert_eq!(s.answered_wait(), Duration::ZERO);
+        let err = Settings::load_from(
+            None,
+            env(&[
+                ("MUZE__SEARCH__DEADLINE_SECS", "10"),
+                ("MUZE__SEARCH__ANSWERED_WAIT_MS", "10001"),
+            ]),
+        )
+        .expect_err("past the deadline");
+        assert!(
+            err.to_string().contains("MUZE__SEARCH__ANSWERED_WAIT_MS"),
+            "{err}"
+        );
+        let err = Settings::load_from(None, env(&[("MUZE__SEARCH__ANSWERED_WAIT_MS", "soon")]))
+            .expect_err("not a number");
+        assert!(err.to_string().contains("answered_wait_ms"), "{err}");
     }
 
     #[test]

@@ -114,6 +114,7 @@ impl Worker {
                 limiter,
                 lease_secs: settings.worker.lease_secs,
                 done_channel: db::search_done_channel(&settings.namespace),
+                answered_wait: settings.answered_wait(),
             },
             concurrency: settings.worker.concurrency,
             sweep_interval: Duration::from_secs(settings.worker.sweep_interval_secs.max(1)),

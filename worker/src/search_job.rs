@@ -37,6 +37,8 @@ pub struct JobContext {
     pub lease_secs: u64,
     /// Where finished searches are announced.
     pub done_channel: String,
+    /// How long a search holding an answer may still wait for another provider's budget.
+    pub answered_wait: std::time::Duration,
 }
 
 /// Handles one delivery of the search queue: reads it, runs the job, settles the delivery.
@@ -81,7 +83,10 @@ pub async fn run(ctx: &JobContext, message: &SearchMessage) -> Result<(), JobErr
         Priority::Interactive,
         message.query.as_str(),
         limit,
-        job.deadline_at,
+        fallback::Waits {
+            deadline: job.deadline_at,
+            answered_wait: ctx.answered_wait,
+        },
     )
     .await;
     if let Some((provider, mut tracks)) = found.answer {
@@ -151,7 +156,7 @@ pub async fn run(ctx: &JobContext, message: &SearchMessage) -> Result<(), JobErr
         )
         .await
         .map_err(store)?;
-        tracing::info!(source = %provider, "search answered with no results");
+        tracing::info!(source = %provider, skipped = ?found.skipped, "search answered with no results");
         return Ok(());
     }
     Err(JobError::Exhausted {

@@ -528,3 +528,72 @@ async fn a_429_from_the_only_provider_waits_for_its_retry_after_instead_of_faili
     );
     system.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_empty_answer_finishes_at_once_when_the_other_providers_have_no_budget() {
+    // Arrange: YouTube and Shazam may take one call an hour; a first search that nobody's
+    // catalog knows spends both.
+    let system = System::start(Options {
+        providers: "spotify,youtube,shazam",
+        extra_env: vec![
+            ("MUZE__PROVIDERS__YOUTUBE__RATE_LIMIT".into(), "1/1h".into()),
+            ("MUZE__PROVIDERS__SHAZAM__RATE_LIMIT".into(), "1/1h".into()),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let first = search_done(&system, "Qzxqv Wvkwj").await;
+    assert_eq!(first["status"], "succeeded", "{first}");
+    assert_eq!(
+        attempts(&first),
+        pairs(&[
+            ("spotify", "empty"),
+            ("youtube", "empty"),
+            ("shazam", "empty")
+        ]),
+        "{first}"
+    );
+
+    // Act
+    let started = Instant::now();
+    let done = search_done(&system, "Jxqzk Vvqwz").await;
+    let took = started.elapsed();
+
+    // Assert: "no results" from Spotify, the others named as skipped, well inside the
+    // default 1 s bound plus a request's overhead, not after the 60 s deadline.
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["source"], "spotify", "{done}");
+    assert_eq!(done["results"], json!([]), "{done}");
+    assert_eq!(
+        attempts(&done),
+        pairs(&[
+            ("spotify", "empty"),
+            ("youtube", "rate_limited"),
+            ("shazam", "rate_limited")
+        ]),
+        "{done}"
+    );
+    for index in [1, 2] {
+        let detail = stored_detail(&system, &done, index).await;
+        assert!(detail.starts_with("skipped: no budget for"), "{detail}");
+    }
+    let created: chrono::DateTime<chrono::Utc> = done["created_at"]
+        .as_str()
+        .expect("created")
+        .parse()
+        .expect("time");
+    let finished: chrono::DateTime<chrono::Utc> = done["finished_at"]
+        .as_str()
+        .expect("finished")
+        .parse()
+        .expect("time");
+    assert!(
+        finished - created < chrono::Duration::milliseconds(1_500),
+        "finished {} ms after it was created",
+        (finished - created).num_milliseconds()
+    );
+    assert!(took < Duration::from_secs(5), "the client waited {took:?}");
+    assert_eq!(system.sim_calls("youtube", YOUTUBE_SEARCH).await, 1);
+    assert_eq!(system.sim_calls("shazam", "/search").await, 1);
+    system.shutdown().await;
+}

@@ -7,6 +7,11 @@
 //! [`MAX_WAIT_IN_PLACE`], otherwise the caller sends it through a delay queue for exactly that
 //! long. Waiting for budget is not an attempt; every real call is, and its outcome feeds the
 //! shared limiter (cooldown, circuit breaker, adaptive limit).
+//!
+//! A search that already holds an answer — a provider said "no results" — waits for the rest
+//! only up to `answered_wait` after that answer: the providers still without budget then are
+//! skipped, each recorded as a `rate_limited` attempt saying so, and the search finishes with
+//! what it has instead of keeping the user waiting for a budget that may free in an hour.
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
@@ -37,6 +42,17 @@ pub struct FallbackResult {
     pub transient: bool,
     /// Some provider could not be called for lack of budget, or said 429: when budget frees.
     pub budget_wait: Option<Duration>,
+    /// Providers given up on for lack of budget because the search already held an answer.
+    pub skipped: Vec<ProviderName>,
+}
+
+/// How long the walk may wait for budget.
+#[derive(Debug, Clone, Copy)]
+pub struct Waits {
+    /// The search's deadline: nothing is called or waited for past it.
+    pub deadline: DateTime<Utc>,
+    /// Once an answer is held, how much longer the walk waits for another provider's budget.
+    pub answered_wait: Duration,
 }
 
 /// Walks `providers` in order under the shared budget.
@@ -46,14 +62,19 @@ pub async fn search(
     priority: Priority,
     query: &str,
     limit: u8,
-    deadline: DateTime<Utc>,
+    waits: Waits,
 ) -> FallbackResult {
+    let deadline = waits.deadline;
     let mut result = FallbackResult::default();
     // Providers already called in this job are not called again.
     let mut called: HashSet<ProviderName> = HashSet::new();
+    // When the first answer (an empty one) arrived: the bound on waiting counts from there.
+    let mut answered_at: Option<tokio::time::Instant> = None;
     let mut rounds = 0;
     loop {
         let mut soonest: Option<Duration> = None;
+        // Providers not called in this round for lack of budget (or throttled by themselves).
+        let mut waiting_for: Vec<(ProviderName, Duration)> = Vec::new();
         for provider in providers {
             let name = provider.name();
             if called.contains(&name) {
@@ -71,6 +92,7 @@ pub async fn search(
                 Budgeted::Called(outcome) => outcome,
                 Budgeted::NoBudget { wait, .. } => {
                     soonest = Some(soonest.map_or(wait, |s| s.min(wait)));
+                    waiting_for.push((name, wait));
                     continue;
                 }
                 Budgeted::Unprepared(error) => {
@@ -97,7 +119,11 @@ pub async fn search(
                     // cooldown, so the job waits for it like for any provider without budget.
                     called.remove(&name);
                     soonest = Some(soonest.map_or(wait, |s| s.min(wait)));
+                    waiting_for.push((name, wait));
                 }
+            }
+            if result.empty_from.is_some() && answered_at.is_none() {
+                answered_at = Some(tokio::time::Instant::now());
             }
         }
         let Some(wait) = soonest else {
@@ -105,11 +131,40 @@ pub async fn search(
         };
         let budget_free_at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
         rounds += 1;
+        if let Some(since) = answered_at {
+            // An answer is in hand: wait only while the bound allows, then finish with it.
+            let left = waits.answered_wait.saturating_sub(since.elapsed());
+            if wait > left || budget_free_at >= deadline || rounds > MAX_ROUNDS_IN_PLACE {
+                skip(&mut result, waiting_for);
+                return result;
+            }
+            tokio::time::sleep(wait).await;
+            continue;
+        }
         if wait > MAX_WAIT_IN_PLACE || budget_free_at >= deadline || rounds > MAX_ROUNDS_IN_PLACE {
             result.budget_wait = Some(wait);
             return result;
         }
         tokio::time::sleep(wait).await;
+    }
+}
+
+/// Gives up on `providers`, each without budget for its wait: each becomes a `rate_limited`
+/// attempt saying it was skipped, and the search keeps the answer it holds.
+fn skip(result: &mut FallbackResult, providers: Vec<(ProviderName, Duration)>) {
+    let at = Utc::now();
+    for (name, wait) in providers {
+        tracing::info!(provider = %name, wait_ms = wait.as_millis() as u64, "no budget; finishing with the answer in hand");
+        result.attempts.push(attempt(
+            name,
+            AttemptOutcome::RateLimited,
+            at,
+            Some(format!(
+                "skipped: no budget for {:.1} s, and the search already had an answer",
+                wait.as_secs_f64()
+            )),
+        ));
+        result.skipped.push(name);
     }
 }
 
