@@ -226,3 +226,114 @@ async fn a_repeated_search_and_a_new_phrasing_of_a_known_song_are_answered_from_
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+/// The status and body of `POST /v1/searches` for `query`.
+async fn post(app: &TestApp, query: &str) -> (StatusCode, Value) {
+    let response = app.post_search(serde_json::json!({ "query": query })).await;
+    let status = response.status();
+    (status, response.json().await.expect("json"))
+}
+
+#[tokio::test]
+async fn a_title_alone_is_answered_from_the_catalog_once_earlier_answers_asked_for_it() {
+    let app = app_with_catalog().await;
+
+    // Known from one answer only: no evidence which "Palette" a user means.
+    let (before, _) = post(&app, "Palette").await;
+    // Asked for by name: the catalog answers, and the track has been in two answers.
+    let (named, _) = post(&app, "Palette IU").await;
+    let (after, body) = post(&app, "PAL ETTE").await;
+
+    assert_eq!(before, StatusCode::ACCEPTED);
+    assert_eq!(named, StatusCode::OK);
+    assert_eq!(after, StatusCode::OK, "{body}");
+    assert_eq!(body["source"], "catalog");
+    assert_eq!(body["results"][0]["title"], "Palette");
+    assert_eq!(body["results"].as_array().map(Vec::len), Some(1), "{body}");
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn one_typo_in_a_long_enough_title_and_artist_is_answered_from_the_catalog() {
+    let app = app_with_catalog().await;
+
+    let mut answered = Vec::new();
+    for query in [
+        "Palete IU",
+        "IU Celebrty",
+        "Dynamita BTS",
+        "BTS Dynamtie",
+        "좋은 낮 IU",
+    ] {
+        let (status, body) = post(&app, query).await;
+        assert_eq!(status, StatusCode::OK, "{query}: {body}");
+        assert_eq!(body["source"], "catalog", "{query}");
+        answered.push(body["results"][0]["title"].as_str().map(str::to_string));
+    }
+    // Two typos: upstream.
+    let mut upstream = Vec::new();
+    for query in ["Plete IU", "IU Celbrty", "조은 낮 IU"] {
+        upstream.push((query, post(&app, query).await.0));
+    }
+
+    assert_eq!(
+        answered,
+        ["Palette", "Celebrity", "Dynamite", "Dynamite", "좋은 날"].map(|t| Some(t.to_string()))
+    );
+    for (query, status) in upstream {
+        assert_eq!(status, StatusCode::ACCEPTED, "{query}");
+    }
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_migration_gives_tracks_stored_before_it_the_keys_the_code_gives() {
+    let app = app_with_good_day().await;
+    let pool = &app.pool;
+    let computed: Vec<(Uuid, Vec<String>, Vec<String>)> =
+        sqlx::query_as("SELECT id, title_keys, near_keys FROM tracks ORDER BY id")
+            .fetch_all(pool)
+            .await
+            .expect("keys");
+    assert!(computed.iter().all(|(_, t, _)| !t.is_empty()));
+    assert!(computed.iter().any(|(_, _, n)| !n.is_empty()));
+
+    // As a track stored before the migration: no keys. Then the migration's own statements.
+    sqlx::query("UPDATE tracks SET title_keys = '{}', near_keys = '{}'")
+        .execute(pool)
+        .await
+        .expect("clear");
+    let migration = include_str!("../../migrations/20261202200001_title_and_near_keys.sql");
+    for statement in migration
+        .split(';')
+        .map(|s| {
+            s.lines()
+                .filter(|l| !l.trim_start().starts_with("--"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .filter(|s| s.trim_start().starts_with("UPDATE"))
+    {
+        sqlx::query(&statement)
+            .execute(pool)
+            .await
+            .expect("backfill");
+    }
+    let mut backfilled: Vec<(Uuid, Vec<String>, Vec<String>)> =
+        sqlx::query_as("SELECT id, title_keys, near_keys FROM tracks ORDER BY id")
+            .fetch_all(pool)
+            .await
+            .expect("keys");
+
+    let sorted = |rows: &mut Vec<(Uuid, Vec<String>, Vec<String>)>| {
+        for (_, t, n) in rows.iter_mut() {
+            t.sort();
+            n.sort();
+        }
+    };
+    let mut computed = computed;
+    sorted(&mut computed);
+    sorted(&mut backfilled);
+    assert_eq!(backfilled, computed);
+    app.cleanup().await;
+}

@@ -24,7 +24,8 @@ pub const HTTP_OVERLOADED: &str = "muze_http_requests_overloaded_total";
 /// `POST /v1/searches` looked up in our catalog, by `result` (`hit`: answered 200 without a
 /// job; `miss`: a job was created or joined).
 pub const CATALOG_LOOKUPS: &str = "muze_catalog_lookups_total";
-/// Catalog answers by `kind` (`fresh`, `stale`, `confident`).
+/// Catalog answers by `kind`: a stored answer (`fresh`, `stale`) or tracks the query names
+/// (`confident`: title and artist; `title`: a title alone; `typo`, `title_typo`: one edit away).
 pub const CATALOG_ANSWERS: &str = "muze_catalog_answers_total";
 /// Searches that joined an identical job already queued or running.
 pub const SEARCHES_JOINED: &str = "muze_searches_joined_total";

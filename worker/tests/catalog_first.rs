@@ -37,7 +37,8 @@ async fn a_second_identical_search_is_answered_from_the_catalog_with_no_upstream
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_song_searched_as_title_artist_is_found_from_artist_dash_title_with_no_upstream_call() {
+async fn a_song_searched_as_title_artist_is_found_from_artist_dash_title_and_its_title_alone_with_no_upstream_call(
+) {
     let system = System::start(Options::default()).await;
     let id = system.search("Dynamite BTS").await;
     assert_eq!(system.wait_done(&id, DONE).await["status"], "succeeded");
@@ -49,8 +50,13 @@ async fn a_song_searched_as_title_artist_is_found_from_artist_dash_title_with_no
     assert_eq!(body["results"][0]["title"], "Dynamite");
     assert_eq!(system.sim_calls("spotify", "/v1/search").await, calls);
 
+    // The title alone, asked for twice by now: the catalog knows which song it means.
+    let (status, title) = system.post_search(json!({"query": "Dynamite"})).await;
+    assert_eq!(status, 200, "{title}");
+    assert_eq!(title["results"][0]["artists"][0], "BTS");
+
     // A query matching the song only in part goes upstream.
-    let (status, partial) = system.post_search(json!({"query": "Dynamite"})).await;
+    let (status, partial) = system.post_search(json!({"query": "BTS"})).await;
     assert_eq!(status, 202, "{partial}");
     let partial = system
         .wait_done(partial["id"].as_str().expect("id"), DONE)

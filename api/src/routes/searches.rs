@@ -145,34 +145,48 @@ fn catalog_lookup(result: &'static str) {
 }
 
 /// Our own catalog's answer, if it has one: the stored answer to the same search (a stale one
-/// is served and refreshed in the background), else the tracks the query names exactly. With a
+/// is served and refreshed in the background), else the tracks the query names. With a
 /// fresh stored answer comes how long it stays fresh.
 async fn from_catalog(
     state: &AppState,
     new: &NewSearch,
 ) -> Result<Option<(SearchView, Option<std::time::Duration>)>, ApiError> {
-    if let Some(stored) =
-        catalog::stored_answer(&state.pool, new, state.search.cache_ttl_secs).await?
-    {
-        metrics::counter!(metric_families::CATALOG_ANSWERS, "kind" => if stored.stale { "stale" } else { "fresh" })
-            .increment(1);
-        if stored.stale {
-            let state = state.clone();
-            let refresh = new.clone();
-            tokio::spawn(async move { refresh_in_background(&state, &refresh).await });
+    let stored = catalog::stored_answer(&state.pool, new, state.search.cache_ttl_secs).await?;
+    match stored {
+        Some(stored) if !stored.view.results.is_empty() => {
+            Ok(Some(serve_stored(state, new, stored)))
         }
-        let fresh_for = (!stored.stale).then_some(stored.fresh_for);
-        return Ok(Some((stored.view, fresh_for)));
+        // "No results" stored for this phrasing (a typo the provider did not recognise, a song
+        // it did not know then) gives way to the tracks the query names in the catalog now.
+        empty => match catalog::named_by_query(&state.pool, new).await? {
+            Some((kind, tracks)) => {
+                metrics::counter!(metric_families::CATALOG_ANSWERS, "kind" => kind.as_str())
+                    .increment(1);
+                Ok(Some((
+                    catalog::record_answer(&state.pool, new, tracks).await?,
+                    None,
+                )))
+            }
+            None => Ok(empty.map(|stored| serve_stored(state, new, stored))),
+        },
     }
-    let tracks = catalog::confident_match(&state.pool, new).await?;
-    if tracks.is_empty() {
-        return Ok(None);
+}
+
+/// A stored answer as served: a stale one is refreshed in the background.
+fn serve_stored(
+    state: &AppState,
+    new: &NewSearch,
+    stored: catalog::StoredAnswer,
+) -> (SearchView, Option<std::time::Duration>) {
+    metrics::counter!(metric_families::CATALOG_ANSWERS, "kind" => if stored.stale { "stale" } else { "fresh" })
+        .increment(1);
+    if stored.stale {
+        let state = state.clone();
+        let refresh = new.clone();
+        tokio::spawn(async move { refresh_in_background(&state, &refresh).await });
     }
-    metrics::counter!(metric_families::CATALOG_ANSWERS, "kind" => "confident").increment(1);
-    Ok(Some((
-        catalog::record_answer(&state.pool, new, tracks).await?,
-        None,
-    )))
+    let fresh_for = (!stored.stale).then_some(stored.fresh_for);
+    (stored.view, fresh_for)
 }
 
 /// Queues one refresh of a stale answer. Identical refreshes in flight share one job, so a

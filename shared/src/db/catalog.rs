@@ -3,17 +3,21 @@
 //! Two ways a search is answered without an upstream call:
 //! - the same normalized search (type and limit too) was answered before: its stored answer is
 //!   served, flagged stale when older than the cache TTL (the caller then refreshes it);
-//! - the query names exactly one title and artist of a track we hold, in any order, spacing or
-//!   punctuation (its identity key, see `domain::song_identity`): a confident match. Anything
-//!   less — a partial title, an extra word — goes upstream, because a wrong answer from the
-//!   catalog is worse than an upstream call.
+//! - the query names tracks we hold (see `domain::catalog_match`): a title and artist in any
+//!   order, spacing or punctuation; a title alone, when earlier answers are evidence which
+//!   songs it means; or either of them one typo away. Anything less — a partial title, an
+//!   extra word, two typos — goes upstream, because a wrong answer from the catalog is worse
+//!   than an upstream call.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{searches::NewSearch, tracks};
-use crate::domain::{song_identity, SearchStatus, SearchType, SearchView, Track};
+use crate::domain::{
+    catalog_match::{self, Candidate, MatchKind, MIN_TITLE_DEMAND},
+    song_identity, SearchStatus, SearchType, SearchView, Track,
+};
 
 /// A stored answer and whether it is past the cache TTL.
 #[derive(Debug, Clone)]
@@ -66,13 +70,37 @@ pub async fn stored_answer(
     }))
 }
 
-/// Tracks the query names exactly (title and artist, nothing else), at most `limit`.
-pub async fn confident_match(pool: &PgPool, new: &NewSearch) -> Result<Vec<Track>, sqlx::Error> {
-    let identity = song_identity::query_identity(new.normalized.as_str());
-    if identity.is_empty() {
-        return Ok(Vec::new());
+/// How many tracks the index may offer one query: more than any answer holds, few enough to
+/// read in one round trip.
+const MAX_CANDIDATES: i64 = 100;
+/// Earlier answers counted per track: enough to pass [`MIN_TITLE_DEMAND`] and to rank the
+/// tracks of one title, without counting every answer of a popular song.
+const DEMAND_CAP: i64 = 10;
+const _: () = assert!(DEMAND_CAP >= MIN_TITLE_DEMAND);
+
+/// Tracks the query names (see [`catalog_match`]): a title and artist, a title alone the
+/// catalog has evidence for, or either one typo away; at most `limit`, and how they matched.
+/// `None`: no confident answer, the search goes upstream.
+pub async fn named_by_query(
+    pool: &PgPool,
+    new: &NewSearch,
+) -> Result<Option<(MatchKind, Vec<Track>)>, sqlx::Error> {
+    let key = song_identity::query_identity(new.normalized.as_str());
+    if key.is_empty() {
+        return Ok(None);
     }
-    tracks::by_identity(pool, &identity, i64::from(new.limit.get())).await
+    let found = tracks::candidates(pool, &key, MAX_CANDIDATES, DEMAND_CAP).await?;
+    let candidates: Vec<Candidate> = found.iter().map(|(_, c)| c.clone()).collect();
+    let Some((kind, chosen)) = catalog_match::choose(&key, &candidates) else {
+        return Ok(None);
+    };
+    let mut tracks: Vec<Option<Track>> = found.into_iter().map(|(t, _)| Some(t)).collect();
+    let answer = chosen
+        .into_iter()
+        .filter_map(|i| tracks[i].take())
+        .take(usize::from(new.limit.get()))
+        .collect();
+    Ok(Some((kind, answer)))
 }
 
 /// Records a confident catalog answer as a finished search (so its id can be polled and the

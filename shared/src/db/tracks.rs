@@ -14,7 +14,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use sqlx::{types::Json, PgExecutor, Postgres, Transaction};
 use uuid::Uuid;
 
-use crate::domain::{normalize_text, song_identity, ProviderName, ProviderTrack, Track};
+use crate::domain::{
+    catalog_match::Candidate, normalize_text, song_identity, ProviderName, ProviderTrack, Track,
+};
 
 /// Two releases of one song rarely differ by more than this (radio edits aside); different
 /// songs with the same title and artist usually do.
@@ -297,25 +299,32 @@ async fn insert_new(
         .map(|(_, _, k)| k.first().map(String::as_str).unwrap_or(""))
         .collect();
     let keys: Vec<Json<&[String]>> = new_tracks.iter().map(|(_, _, k)| Json(*k)).collect();
-    let identities: Vec<Json<Vec<String>>> = new_tracks
+    let named: Vec<song_identity::Keys> = new_tracks
         .iter()
-        .map(|(_, t, _)| Json(song_identity::identity_keys(&t.title, &t.artists)))
+        .map(|(_, t, _)| song_identity::Keys::of(&t.title, &t.artists))
         .collect();
+    let identities: Vec<Json<&[String]>> = named.iter().map(|k| Json(&k.identity[..])).collect();
+    let title_keys: Vec<Json<&[String]>> = named.iter().map(|k| Json(&k.titles[..])).collect();
+    let near_keys: Vec<Json<&[String]>> = named.iter().map(|k| Json(&k.near[..])).collect();
     let texts: Vec<String> = new_tracks
         .iter()
         .map(|(_, t, _)| search_text(&t.title, &t.artists))
         .collect();
     sqlx::query(
         "INSERT INTO tracks (id, title, artists, album, duration_ms, isrc, release_date,
-                             image_url, match_key, match_keys, identity_keys, search_text)
+                             image_url, match_key, match_keys, identity_keys, search_text,
+                             title_keys, near_keys)
          SELECT u.id, u.title, ARRAY(SELECT jsonb_array_elements_text(u.artists)), u.album,
                 u.duration_ms, u.isrc, u.release_date, u.image_url, u.match_key,
                 ARRAY(SELECT jsonb_array_elements_text(u.match_keys)),
-                ARRAY(SELECT jsonb_array_elements_text(u.identity_keys)), u.search_text
+                ARRAY(SELECT jsonb_array_elements_text(u.identity_keys)), u.search_text,
+                ARRAY(SELECT jsonb_array_elements_text(u.title_keys)),
+                ARRAY(SELECT jsonb_array_elements_text(u.near_keys))
          FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::int[], $6::text[],
-                     $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::jsonb[], $12::text[])
+                     $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::jsonb[], $12::text[],
+                     $13::jsonb[], $14::jsonb[])
               AS u(id, title, artists, album, duration_ms, isrc, release_date, image_url,
-                   match_key, match_keys, identity_keys, search_text)",
+                   match_key, match_keys, identity_keys, search_text, title_keys, near_keys)",
     )
     .bind(&ids)
     .bind(&titles)
@@ -329,6 +338,8 @@ async fn insert_new(
     .bind(&keys)
     .bind(&identities)
     .bind(&texts)
+    .bind(&title_keys)
+    .bind(&near_keys)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -344,6 +355,8 @@ struct Fill {
     image_url: Option<String>,
     match_keys: BTreeSet<String>,
     identity_keys: BTreeSet<String>,
+    title_keys: BTreeSet<String>,
+    near_keys: BTreeSet<String>,
     titles: BTreeSet<String>,
 }
 
@@ -366,8 +379,10 @@ async fn fill_missing(
         f.release_date = f.release_date.take().or_else(|| t.release_date.clone());
         f.image_url = f.image_url.take().or_else(|| t.image_url.clone());
         f.match_keys.extend(keys.iter().cloned());
-        f.identity_keys
-            .extend(song_identity::identity_keys(&t.title, &t.artists));
+        let named = song_identity::Keys::of(&t.title, &t.artists);
+        f.identity_keys.extend(named.identity);
+        f.title_keys.extend(named.titles);
+        f.near_keys.extend(named.near);
         f.titles.insert(normalize_text(&t.title));
     }
     let ids: Vec<Uuid> = merged.keys().copied().collect();
@@ -381,6 +396,10 @@ async fn fill_missing(
     let identities: Vec<Json<&BTreeSet<String>>> =
         fills.iter().map(|f| Json(&f.identity_keys)).collect();
     let titles: Vec<Json<&BTreeSet<String>>> = fills.iter().map(|f| Json(&f.titles)).collect();
+    let title_keys: Vec<Json<&BTreeSet<String>>> =
+        fills.iter().map(|f| Json(&f.title_keys)).collect();
+    let near_keys: Vec<Json<&BTreeSet<String>>> =
+        fills.iter().map(|f| Json(&f.near_keys)).collect();
     sqlx::query(
         "UPDATE tracks t SET
              album = COALESCE(t.album, u.album),
@@ -392,14 +411,18 @@ async fn fill_missing(
                  || ARRAY(SELECT jsonb_array_elements_text(u.match_keys))) AS k),
              identity_keys = ARRAY(SELECT DISTINCT k FROM unnest(t.identity_keys
                  || ARRAY(SELECT jsonb_array_elements_text(u.identity_keys))) AS k),
+             title_keys = ARRAY(SELECT DISTINCT k FROM unnest(t.title_keys
+                 || ARRAY(SELECT jsonb_array_elements_text(u.title_keys))) AS k),
+             near_keys = ARRAY(SELECT DISTINCT k FROM unnest(t.near_keys
+                 || ARRAY(SELECT jsonb_array_elements_text(u.near_keys))) AS k),
              search_text = left(t.search_text || COALESCE((
                  SELECT string_agg(' ' || x, '') FROM jsonb_array_elements_text(u.titles) AS x
                  WHERE strpos(t.search_text, x) = 0), ''), 2000),
              updated_at = now()
          FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[],
-                     $7::jsonb[], $8::jsonb[], $9::jsonb[])
+                     $7::jsonb[], $8::jsonb[], $9::jsonb[], $10::jsonb[], $11::jsonb[])
               AS u(id, album, duration_ms, isrc, release_date, image_url, match_keys,
-                   identity_keys, titles)
+                   identity_keys, titles, title_keys, near_keys)
          WHERE t.id = u.id",
     )
     .bind(&ids)
@@ -411,6 +434,8 @@ async fn fill_missing(
     .bind(&keys)
     .bind(&identities)
     .bind(&titles)
+    .bind(&title_keys)
+    .bind(&near_keys)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -500,24 +525,56 @@ pub async fn for_search(
     Ok(rows.into_iter().map(Track::from).collect())
 }
 
-/// Tracks holding an identity key (a query naming exactly their title and artist), those with
-/// more provider links first.
-pub async fn by_identity(
+/// Tracks the index finds for a query key: the key among their identity or title keys, or its
+/// [`song_identity::probe`] meeting their near keys. Exact
+/// identity, then exact title matches come first, then those with more provider links; each
+/// with its keys and demand (earlier answers including it, counted up to `demand_cap`) for
+/// [`crate::domain::catalog_match::choose`].
+pub async fn candidates(
     executor: impl PgExecutor<'_>,
-    identity: &str,
+    query_key: &str,
     limit: i64,
-) -> Result<Vec<Track>, sqlx::Error> {
+    demand_cap: i64,
+) -> Result<Vec<(Track, Candidate)>, sqlx::Error> {
+    let probe = song_identity::probe(query_key);
     let sql = format!(
-        "SELECT {TRACK_COLUMNS} FROM tracks t WHERE t.identity_keys @> ARRAY[$1]
-         ORDER BY (SELECT count(*) FROM track_links l WHERE l.track_id = t.id) DESC, t.created_at
-         LIMIT $2"
+        "SELECT {TRACK_COLUMNS}, t.identity_keys, t.title_keys,
+                (SELECT count(*) FROM (SELECT 1 FROM search_results r WHERE r.track_id = t.id
+                                       LIMIT $4) AS d) AS demand
+         FROM tracks t
+         WHERE t.identity_keys @> ARRAY[$2] OR t.title_keys @> ARRAY[$2] OR t.near_keys && $1
+         ORDER BY t.identity_keys @> ARRAY[$2] DESC, t.title_keys @> ARRAY[$2] DESC,
+                  (SELECT count(*) FROM track_links l WHERE l.track_id = t.id) DESC,
+                  t.created_at
+         LIMIT $3"
     );
-    let rows: Vec<TrackRow> = sqlx::query_as(&sql)
-        .bind(identity)
+    let rows: Vec<CandidateRow> = sqlx::query_as(&sql)
+        .bind(&probe)
+        .bind(query_key)
         .bind(limit)
+        .bind(demand_cap)
         .fetch_all(executor)
         .await?;
-    Ok(rows.into_iter().map(Track::from).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let candidate = Candidate {
+                identity_keys: r.identity_keys,
+                title_keys: r.title_keys,
+                demand: r.demand,
+            };
+            (Track::from(r.track), candidate)
+        })
+        .collect())
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct CandidateRow {
+    #[sqlx(flatten)]
+    track: TrackRow,
+    identity_keys: Vec<String>,
+    title_keys: Vec<String>,
+    demand: i64,
 }
 
 /// One track by id.

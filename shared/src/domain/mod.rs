@@ -1,5 +1,6 @@
 //! Domain types: parsed once at the edge, carried validated through the queue and the worker.
 
+pub mod catalog_match;
 mod crawl;
 mod provider;
 mod query;

@@ -12,6 +12,8 @@
 //! "IU - 좋은 날" all give one of them). A query equal to an identity key names the song with
 //! nothing left over: that is what "confident" means for a catalog answer.
 
+use unicode_normalization::UnicodeNormalization;
+
 use super::normalize_text;
 
 /// Bracketed parts starting with one of these words describe a version, not a title.
@@ -204,6 +206,103 @@ pub fn query_identity(normalized_query: &str) -> String {
     compact(normalized_query)
 }
 
+/// Every title variant with spaces removed: what a query naming the title alone (in any
+/// spacing) equals.
+pub fn title_keys(title: &str) -> Vec<String> {
+    let mut keys: Vec<String> = title_variants(title).iter().map(|t| compact(t)).collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// Every key a track is found by, from one title and its artists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Keys {
+    /// [`identity_keys`].
+    pub identity: Vec<String>,
+    /// [`title_keys`].
+    pub titles: Vec<String>,
+    /// [`near_keys`] of both.
+    pub near: Vec<String>,
+}
+
+impl Keys {
+    pub fn of(title: &str, artists: &[String]) -> Keys {
+        let identity = identity_keys(title, artists);
+        let titles = title_keys(title);
+        let near = near_keys(&identity, &titles);
+        Keys {
+            identity,
+            titles,
+            near,
+        }
+    }
+}
+
+/// Keys spelled shorter than this ([`spelled`]) get no neighbourhood: one edit from two or
+/// three letters is almost any name.
+pub const NEAR_KEY_FLOOR_LETTERS: usize = 4;
+
+/// A key as it is typed, letter by letter: canonically decomposed (NFD), so a Hangul syllable
+/// is its two or three jamo and "é" is "e" and its accent. A typo changes one jamo ("눈물" →
+/// "눈뭍"), not a whole syllable, and one edit in this spelling is one slip of the finger:
+/// "눈물" and "선물" are two edits apart, as different songs should be.
+pub fn spelled(key: &str) -> String {
+    key.nfd().collect()
+}
+
+/// How many letters a key is spelled with ([`spelled`]): what decides whether one edit from
+/// it is still that name.
+pub fn key_letters(key: &str) -> usize {
+    key.nfd().count()
+}
+
+/// `key` with each one of its characters left out in turn.
+fn deletions(key: &str) -> impl Iterator<Item = String> + '_ {
+    key.char_indices()
+        .map(move |(at, c)| format!("{}{}", &key[..at], &key[at + c.len_utf8()..]))
+}
+
+/// Every key of [`NEAR_KEY_FLOOR_LETTERS`] or more, [`spelled`], with its one-deletion
+/// neighbourhood. A query one edit (an insertion, deletion, substitution or swap of
+/// neighbours) from a key shares an entry of its [`probe`] with these: the index finds near
+/// matches without a scan, and [`one_edit_apart`] then confirms each.
+pub fn near_keys(identity_keys: &[String], title_keys: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = identity_keys
+        .iter()
+        .chain(title_keys)
+        .map(|k| spelled(k))
+        .filter(|k| k.chars().count() >= NEAR_KEY_FLOOR_LETTERS)
+        .flat_map(|k| {
+            deletions(&k)
+                .chain(std::iter::once(k.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// What a query key is looked up by among [`near_keys`]: itself [`spelled`] and its
+/// one-deletion neighbourhood.
+pub fn probe(query_key: &str) -> Vec<String> {
+    let spelled = spelled(query_key);
+    let mut out: Vec<String> = deletions(&spelled)
+        .chain(std::iter::once(spelled.clone()))
+        .filter(|k| !k.is_empty())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Whether `a` and `b`, [`spelled`], differ by exactly one edit: a letter inserted, deleted
+/// or replaced, or two neighbours swapped.
+pub fn one_edit_apart(a: &str, b: &str) -> bool {
+    strsim::osa_distance(&spelled(a), &spelled(b)) == 1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,6 +381,66 @@ mod tests {
         }
         assert!(match_keys("Good Day(좋은 날)", &artists(&["IU"]))
             .contains(&"좋은 날\u{1f}iu".to_string()));
+    }
+
+    #[test]
+    fn a_title_alone_in_any_spacing_is_a_title_key() {
+        let keys = title_keys("Good Day(좋은 날)");
+        for query in ["좋은 날", "좋은날", "Good Day", "goodday"] {
+            assert!(
+                keys.contains(&query_identity(&normalize_text(query))),
+                "{query:?} not in {keys:?}"
+            );
+        }
+        assert!(!keys.contains(&query_identity(&normalize_text("good day iu"))));
+    }
+
+    #[test]
+    fn one_edit_is_found_through_the_neighbourhoods_and_confirmed() {
+        let identity = identity_keys("Blinding Lights", &artists(&["The Weeknd"]));
+        let titles = title_keys("Blinding Lights");
+        let near = near_keys(&identity, &titles);
+        let found = |query: &str| {
+            let q = query_identity(&normalize_text(query));
+            let p = probe(&q);
+            let indexed = p.iter().any(|k| near.contains(k));
+            let confirmed = identity
+                .iter()
+                .chain(&titles)
+                .any(|k| k == &q || one_edit_apart(k, &q));
+            indexed && confirmed
+        };
+        for typo in [
+            "Blindng Lights The Weeknd",   // a letter left out
+            "Blindingg Lights The Weeknd", // one typed twice
+            "Blinding Lighst The Weeknd",  // neighbours swapped
+            "Blinding Lights The Weekend", // one added
+            "Blinding Lights The Waeknd",  // one replaced
+            "The Weeknd Blindin Lights",
+            "blindinglight",
+        ] {
+            assert!(found(typo), "{typo:?} should be found");
+        }
+        for other in [
+            "Blinding Light Weeknd",
+            "Lights The Weeknd",
+            "Blonding Lights Xx",
+        ] {
+            assert!(!found(other), "{other:?} is more than one edit away");
+        }
+    }
+
+    #[test]
+    fn keys_are_compared_letter_by_letter_jamo_for_hangul() {
+        assert!(near_keys(&["abc".into()], &[]).is_empty());
+        assert_eq!(near_keys(&["abcd".into()], &[]).len(), 5);
+        assert_eq!(key_letters("좋은날iu"), 11); // ㅈㅗㅎ ㅇㅡㄴ ㄴㅏㄹ i u
+                                                 // A slip of one jamo is one edit; another syllable is more.
+        assert!(one_edit_apart("hana눈물", "hana눈뭍"));
+        assert!(one_edit_apart("좋은날iu", "조은날iu"));
+        assert!(!one_edit_apart("hana눈물", "hana선물"));
+        // An accent left out is one edit.
+        assert!(one_edit_apart("rosé", "rose"));
     }
 
     #[test]
