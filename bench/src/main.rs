@@ -8,6 +8,7 @@ mod crawl;
 mod independence;
 mod latency;
 mod limiter;
+mod near_keys;
 mod publish;
 mod stack;
 
@@ -39,6 +40,8 @@ enum Command {
     Independence(independence::Args),
     /// New-release crawl duration at a given budget, against calls needed ÷ background rate.
     Crawl(crawl::Args),
+    /// How often a song's key is one edit from another song's, by key length.
+    NearKeys(near_keys::Args),
 }
 
 #[tokio::main]
@@ -51,5 +54,6 @@ async fn main() -> anyhow::Result<()> {
         Command::CatalogHits(args) => catalog_hits::run(args).await,
         Command::Independence(args) => independence::run(args).await,
         Command::Crawl(args) => crawl::run(args).await,
+        Command::NearKeys(args) => near_keys::run(args).await,
     }
 }

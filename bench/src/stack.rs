@@ -139,7 +139,22 @@ impl Stack {
         }
         // Workers connect and declare their consumers.
         tokio::time::sleep(Duration::from_secs(1)).await;
+        stack.ensure_running()?;
         Ok(stack)
+    }
+
+    /// Fails if a process of the stack has exited (it said why on stderr): a benchmark would
+    /// otherwise wait forever for searches nobody works on.
+    pub fn ensure_running(&mut self) -> anyhow::Result<()> {
+        for child in &mut self.children {
+            if let Some(status) = child.try_wait()? {
+                anyhow::bail!(
+                    "a process of the stack (pid {}) exited: {status}",
+                    child.id()
+                );
+            }
+        }
+        Ok(())
     }
 
     fn spawn(&mut self, name: &str, args: &[&str]) -> anyhow::Result<()> {
