@@ -90,11 +90,11 @@ pub async fn named_by_query(
         return Ok(None);
     }
     let found = tracks::candidates(pool, &key, MAX_CANDIDATES, DEMAND_CAP).await?;
-    let candidates: Vec<Candidate> = found.iter().map(|(_, c)| c.clone()).collect();
+    let (tracks, candidates): (Vec<Track>, Vec<Candidate>) = found.into_iter().unzip();
     let Some((kind, chosen)) = catalog_match::choose(&key, &candidates) else {
         return Ok(None);
     };
-    let mut tracks: Vec<Option<Track>> = found.into_iter().map(|(t, _)| Some(t)).collect();
+    let mut tracks: Vec<Option<Track>> = tracks.into_iter().map(Some).collect();
     let answer = chosen
         .into_iter()
         .filter_map(|i| tracks[i].take())
