@@ -6,8 +6,15 @@
 //! field's text). Matching scans the vocabulary — a few hundred distinct words — instead of
 //! every song, and combines posting lists as bitsets, so a search costs microseconds however
 //! large the catalog is.
+//!
+//! A query that forgives typos ([`SearchQuery::forgiving_typos`]) also matches a word one edit
+//! away from a token of [`MIN_TYPO_LETTERS`] or more (an insertion, a deletion, a substitution
+//! or two neighbours swapped, counted on the word spelled out in NFD, so one jamo of a Hangul
+//! syllable is one letter), as the real providers' search corrects a slip of the keyboard.
 
 use std::collections::HashMap;
+
+use unicode_normalization::UnicodeNormalization;
 
 use super::query::{tokenize, SearchQuery};
 
@@ -69,10 +76,71 @@ impl SongSet {
     }
 }
 
+/// The shortest token, in letters spelled out in NFD, that a forgiving search matches one edit
+/// away: a typo in a shorter one is as likely another word.
+pub const MIN_TYPO_LETTERS: usize = 4;
+
+/// A word or token spelled out letter by letter (NFD: a Hangul syllable becomes its jamo).
+#[derive(Debug, Clone)]
+struct Spelled(Vec<char>);
+
+impl Spelled {
+    fn of(word: &str) -> Self {
+        Spelled(word.nfd().collect())
+    }
+
+    /// One edit (insertion, deletion, substitution, swap of neighbours) apart, exactly. One
+    /// pass without allocating: it runs against every word of similar length in a field.
+    fn one_edit_from(&self, other: &Spelled) -> bool {
+        let (a, b) = (&self.0, &other.0);
+        if a.len().abs_diff(b.len()) > 1 || a == b {
+            return false;
+        }
+        let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+        let (a, b) = (&a[prefix..], &b[prefix..]);
+        match a.len().cmp(&b.len()) {
+            std::cmp::Ordering::Less => a == &b[1..],
+            std::cmp::Ordering::Greater => &a[1..] == b,
+            std::cmp::Ordering::Equal => {
+                a[1..] == b[1..]
+                    || (a.len() >= 2 && a[0] == b[1] && a[1] == b[0] && a[2..] == b[2..])
+            }
+        }
+    }
+}
+
+/// A query token as a forgiving search matches it: the token, and its spelling when it is
+/// long enough to forgive a typo in.
+pub(crate) struct Token<'a> {
+    text: &'a str,
+    typo_forgiven: Option<Spelled>,
+}
+
+impl<'a> Token<'a> {
+    pub(crate) fn new(text: &'a str, forgive_typos: bool) -> Self {
+        let spelled = Spelled::of(text);
+        Token {
+            text,
+            typo_forgiven: (forgive_typos && spelled.0.len() >= MIN_TYPO_LETTERS)
+                .then_some(spelled),
+        }
+    }
+
+    /// Whether `word` (with its spelling) holds this token, or is one edit from it.
+    fn hits(&self, word: &str, spelled: &Spelled) -> bool {
+        word.contains(self.text)
+            || self
+                .typo_forgiven
+                .as_ref()
+                .is_some_and(|t| t.one_edit_from(spelled))
+    }
+}
+
 /// Inverted index of one field.
 #[derive(Debug, Clone, Default)]
 struct FieldIndex {
     words: Vec<String>,
+    spellings: Vec<Spelled>,
     word_ids: HashMap<String, usize>,
     postings: Vec<Vec<u32>>,
 }
@@ -84,6 +152,7 @@ impl FieldIndex {
                 Some(&id) => id,
                 None => {
                     self.words.push(token.clone());
+                    self.spellings.push(Spelled::of(token));
                     self.postings.push(Vec::new());
                     self.word_ids.insert(token.clone(), self.words.len() - 1);
                     self.words.len() - 1
@@ -96,10 +165,10 @@ impl FieldIndex {
         }
     }
 
-    /// Adds to `set` every song with a word containing `token`.
-    fn collect(&self, token: &str, set: &mut SongSet) {
-        for (word, list) in self.words.iter().zip(&self.postings) {
-            if word.contains(token) {
+    /// Adds to `set` every song with a word `token` hits.
+    fn collect(&self, token: &Token<'_>, set: &mut SongSet) {
+        for ((word, spelled), list) in self.words.iter().zip(&self.spellings).zip(&self.postings) {
+            if token.hits(word, spelled) {
                 for &pos in list {
                     set.insert(pos);
                 }
@@ -111,8 +180,8 @@ impl FieldIndex {
 /// What ranking needs to know about one song.
 #[derive(Debug, Clone)]
 struct SongKey {
-    /// Token lists of the title and of its alternative title, if any.
-    titles: Vec<Vec<String>>,
+    /// Token lists of the title and of its alternative title, if any, with their spellings.
+    titles: Vec<Vec<(String, Spelled)>>,
 }
 
 /// How well a song matches, compared lexicographically (greater is better).
@@ -151,6 +220,18 @@ impl SearchIndex {
         for tokens in &titles {
             self.title.add(pos, tokens);
         }
+        let titles = titles
+            .into_iter()
+            .map(|words| {
+                words
+                    .into_iter()
+                    .map(|w| {
+                        let spelled = Spelled::of(&w);
+                        (w, spelled)
+                    })
+                    .collect()
+            })
+            .collect();
         for artist in &text.artists {
             self.artist.add(pos, &tokenize(artist));
         }
@@ -162,7 +243,7 @@ impl SearchIndex {
         self.keys.len()
     }
 
-    fn matching(&self, token: &str, fields: &[Field]) -> SongSet {
+    fn matching(&self, token: &Token<'_>, fields: &[Field]) -> SongSet {
         let mut set = SongSet::empty(self.len());
         for field in fields {
             let index = match field {
@@ -187,7 +268,7 @@ impl SearchIndex {
         let mut acc: Option<SongSet> = None;
         for (tokens, fields) in groups {
             for token in tokens {
-                let set = self.matching(token, fields);
+                let set = self.matching(&Token::new(token, query.forgive_typos), fields);
                 match acc.as_mut() {
                     Some(acc) => acc.intersect(&set),
                     None => acc = Some(set),
@@ -202,7 +283,7 @@ impl SearchIndex {
 
     /// Ranks the song at `pos` for `query`.
     /// `q` are the query's title-like tokens ([`SearchQuery::title_like`]).
-    pub(crate) fn rank(&self, pos: u32, q: &[&String]) -> Rank {
+    pub(crate) fn rank(&self, pos: u32, q: &[Token<'_>]) -> Rank {
         self.keys[pos as usize]
             .titles
             .iter()
@@ -216,17 +297,22 @@ impl SearchIndex {
     }
 }
 
-fn rank_title(title: &[String], query: &[&String]) -> Rank {
-    let exact_title = !title.is_empty() && title.iter().all(|w| query.contains(&w));
+/// A typo'd token counts as a hit but covers nothing, and a title with a typo is never exact:
+/// the title typed right ranks first.
+fn rank_title(title: &[(String, Spelled)], query: &[Token<'_>]) -> Rank {
+    let exact_title =
+        !title.is_empty() && title.iter().all(|(w, _)| query.iter().any(|t| t.text == w));
     let mut title_hits = 0;
     let mut covered = 0;
     for token in query {
-        if title.iter().any(|w| w.contains(token.as_str())) {
+        if title.iter().any(|(w, _)| w.contains(token.text)) {
             title_hits += 1;
-            covered += token.chars().count();
+            covered += token.text.chars().count();
+        } else if title.iter().any(|(w, spelled)| token.hits(w, spelled)) {
+            title_hits += 1;
         }
     }
-    let title_len: usize = title.iter().map(|w| w.chars().count()).sum();
+    let title_len: usize = title.iter().map(|(w, _)| w.chars().count()).sum();
     let coverage = (covered.min(title_len) * 1000)
         .checked_div(title_len)
         .unwrap_or(0) as u32;
@@ -253,12 +339,62 @@ mod tests {
         assert_eq!(all, s);
     }
 
+    fn title(words: &[&str]) -> Vec<(String, Spelled)> {
+        words
+            .iter()
+            .map(|w| (w.to_string(), Spelled::of(w)))
+            .collect()
+    }
+
     #[test]
     fn exact_title_outranks_partial() {
-        let q: Vec<String> = vec!["love".into()];
-        let q: Vec<&String> = q.iter().collect();
-        let love = rank_title(&["love".into()], &q);
-        let love_night = rank_title(&["love".into(), "night".into()], &q);
+        let q = [Token::new("love", false)];
+        let love = rank_title(&title(&["love"]), &q);
+        let love_night = rank_title(&title(&["love", "night"]), &q);
         assert!(love > love_night);
+    }
+
+    #[test]
+    fn one_edit_is_one_insertion_deletion_substitution_or_swap() {
+        let one = |a: &str, b: &str| Spelled::of(a).one_edit_from(&Spelled::of(b));
+        for (a, b) in [
+            ("dynamite", "dynamte"),
+            ("dynamite", "dynamitee"),
+            ("dynamite", "dynamitz"),
+            ("dynamite", "dyanmite"),
+            ("dynamite", "ynamite"),
+            ("dynamite", "dynamit"),
+            // One jamo of a syllable: 날 (ㄴㅏㄹ) and 낟 (ㄴㅏㄷ).
+            ("좋은날", "좋은낟"),
+            // A final consonant added: 나 → 날.
+            ("좋은나", "좋은날"),
+        ] {
+            assert!(one(a, b), "{a} / {b}");
+            assert!(one(b, a), "{b} / {a}");
+        }
+        for (a, b) in [
+            ("dynamite", "dynamite"),
+            ("dynamite", "dnyamtie"),
+            ("dynamite", "dynam"),
+            ("dynamite", "xynamitz"),
+            ("좋은날", "좋은밤"),
+        ] {
+            assert!(!one(a, b), "{a} / {b}");
+        }
+    }
+
+    #[test]
+    fn a_forgiving_token_hits_a_word_one_typo_away_and_ranks_below_the_word_typed_right() {
+        let strict = Token::new("dynamte", false);
+        let forgiving = Token::new("dynamte", true);
+        let word = Spelled::of("dynamite");
+        assert!(!strict.hits("dynamite", &word));
+        assert!(forgiving.hits("dynamite", &word));
+        // Too short to tell a typo from another word.
+        assert!(!Token::new("lve", true).hits("love", &Spelled::of("love")));
+        let typo = rank_title(&title(&["dynamite"]), &[forgiving]);
+        let typed = rank_title(&title(&["dynamite"]), &[Token::new("dynamite", true)]);
+        assert!(typo.title_hits == 1 && !typo.exact_title);
+        assert!(typed > typo);
     }
 }

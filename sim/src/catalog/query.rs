@@ -40,6 +40,8 @@ pub struct SearchQuery {
     pub years: Option<(u16, u16)>,
     /// Only new releases (`tag:new`).
     pub new_only: bool,
+    /// Whether a token also matches a word one edit away (see [`Self::forgiving_typos`]).
+    pub forgive_typos: bool,
 }
 
 impl SearchQuery {
@@ -100,6 +102,14 @@ impl SearchQuery {
             // genre, upc, label, dur_min, bpm_max, arid, ... are not modelled.
             Some(_) => {}
         }
+    }
+
+    /// The same query, forgiving one typo in each token of four letters or more, as Spotify,
+    /// YouTube, Shazam and Deezer (unless `strict=on`) search do; MusicBrainz's Lucene search
+    /// matches words as typed.
+    pub fn forgiving_typos(mut self) -> Self {
+        self.forgive_typos = true;
+        self
     }
 
     /// Whether the query constrains nothing (such a query matches nothing).

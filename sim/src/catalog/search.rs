@@ -4,7 +4,7 @@
 
 use std::cmp::Reverse;
 
-use super::index::SongSet;
+use super::index::{SongSet, Token};
 use super::model::{Album, Song};
 use super::query::SearchQuery;
 use super::store::Catalog;
@@ -54,7 +54,10 @@ impl Catalog {
             }
             set.intersect(&only);
         }
-        let q: Vec<&String> = query.title_like().collect();
+        let q: Vec<Token<'_>> = query
+            .title_like()
+            .map(|t| Token::new(t, query.forgive_typos))
+            .collect();
         // Rank keys: best rank first, then lowest id (a `Reverse` on the id keeps one
         // ascending comparison).
         let mut ranked: Vec<(super::index::Rank, Reverse<u32>)> = set

@@ -125,7 +125,7 @@ async fn search(
         Vec::new()
     } else {
         catalog
-            .search_page(&SearchQuery::text(term), offset, limit)
+            .search_page(&SearchQuery::text(term).forgiving_typos(), offset, limit)
             .items
             .iter()
             .map(|s| json!({ "track": track(&catalog, s) }))

@@ -185,7 +185,7 @@ async fn search(State(sim): State<SimHandle>, RawQuery(raw): RawQuery) -> Respon
     let catalog = call.catalog();
     let (songs, total) = match (params.non_empty("q"), call.empty) {
         (Some(q), false) => {
-            let page = catalog.search_page(&SearchQuery::text(q), offset, max_results);
+            let page = catalog.search_page(&SearchQuery::text(q).forgiving_typos(), offset, max_results);
             (page.items, page.total)
         }
         _ => (Vec::new(), 0),

@@ -43,6 +43,23 @@ async fn advanced_search_syntax_is_understood() {
 }
 
 #[tokio::test]
+async fn search_forgives_a_typo_unless_strict() {
+    let t = spawn_default().await;
+    let fuzzy = json(
+        t.get("/deezer/search?q=daft%20punk%20one%20more%20tyme")
+            .await,
+    )
+    .await;
+    assert_eq!(fuzzy["data"][0]["title"], "One More Time");
+    let strict = json(
+        t.get("/deezer/search?q=daft%20punk%20one%20more%20tyme&strict=on")
+            .await,
+    )
+    .await;
+    assert_eq!(strict["total"], 0);
+}
+
+#[tokio::test]
 async fn unknown_id_is_http_200_with_data_exception_800() {
     let t = spawn_default().await;
     let response = t.get("/deezer/track/1").await;

@@ -47,6 +47,20 @@ async fn plain_text_queries_work_too() {
 }
 
 #[tokio::test]
+async fn lucene_search_matches_words_as_typed() {
+    let t = spawn(SimConfig::default().unlimited()).await;
+    let response = t
+        .client
+        .get(t.url("/musicbrainz/ws/2/recording"))
+        .query(&[("query", "아이유 밤편쥐"), ("fmt", "json")])
+        .header("User-Agent", UA)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(response).await["count"], 0);
+}
+
+#[tokio::test]
 async fn requests_without_a_meaningful_user_agent_are_403() {
     let t = spawn_default().await;
     // reqwest sends no User-Agent by default.

@@ -39,6 +39,42 @@ async fn token_then_search_returns_iu_good_day_with_its_isrc() {
 }
 
 #[tokio::test]
+async fn a_typo_in_a_long_enough_word_is_forgiven() {
+    let t = spawn_default().await;
+    let token = t.spotify_token().await;
+    // "tme" is too short to forgive; "punl" is one key from "punk".
+    let first = |body: serde_json::Value| body["tracks"]["items"][0]["name"].clone();
+    let forgiven = json(
+        t.spotify(
+            &token,
+            "/search?q=daft%20punl%20one%20more%20time&type=track",
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(first(forgiven), "One More Time");
+    // 좋은 typed without its ㅎ (조은): still 좋은 날.
+    let hangul = json(
+        t.spotify(
+            &token,
+            "/search?q=%EC%95%84%EC%9D%B4%EC%9C%A0%20%EC%A1%B0%EC%9D%80%20%EB%82%A0&type=track",
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(first(hangul), "좋은 날");
+    let short = json(
+        t.spotify(
+            &token,
+            "/search?q=daft%20punk%20one%20more%20tme&type=track",
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(short["tracks"]["total"], 0);
+}
+
+#[tokio::test]
 async fn isrc_filter_finds_exactly_that_track() {
     let t = spawn_default().await;
     let token = t.spotify_token().await;

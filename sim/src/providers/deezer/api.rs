@@ -100,7 +100,12 @@ async fn search(sim: SimHandle, headers: HeaderMap, raw: Option<String>, albums:
     let catalog = call.catalog();
     let o = objects(&catalog, &headers);
     let base = format!("{}{endpoint}?q={}", o.api, encode(q));
-    let query = SearchQuery::parse(q);
+    // Deezer's search is fuzzy unless `strict=on`.
+    let query = if params.non_empty("strict") == Some("on") {
+        SearchQuery::parse(q)
+    } else {
+        SearchQuery::parse(q).forgiving_typos()
+    };
     let (items, total) = if call.empty {
         (Vec::new(), 0)
     } else if albums {

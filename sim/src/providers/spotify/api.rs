@@ -115,7 +115,7 @@ pub(crate) async fn search(
         encode(q),
         encode(type_param)
     );
-    let query = SearchQuery::parse(q);
+    let query = SearchQuery::parse(q).forgiving_typos();
     let empty = call.empty;
     let mut body = SearchItems::default();
     for t in &types {
