@@ -18,7 +18,10 @@
 //! Per day: searches; upstream calls (deltas of the sim's `/_stats`, the search endpoints of
 //! all providers summed); answered searches per upstream call; the same figure for an ideal
 //! exact-query cache (offline: one upstream call for each normalized query,
-//! `normalize_text`, never seen before, on any earlier day or earlier that day); the share
+//! `normalize_text`, never seen before, on any earlier day or earlier that day), and for an
+//! exact-query cache in front of the same fallback chain (each such query costs what the chain
+//! spends on it: Spotify, then YouTube and Shazam while the answer is still "no results", each
+//! answer computed in-process with the sim's own search); the share
 //! answered from our catalog; the share whose answer contains the intended song (by ISRC when
 //! a result has one, else by normalized title variant + primary artist), and the same share
 //! for Spotify's own answer to the same query (computed in-process from the sim's catalog with
@@ -29,7 +32,7 @@
 use std::collections::HashSet;
 
 use muze_shared::domain::{normalize_text, song_identity};
-use muze_sim::catalog::Song;
+use muze_sim::catalog::{SearchQuery, Song};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde_json::Value;
 
@@ -102,6 +105,9 @@ struct Planned<'a> {
     typo: bool,
     /// Whether Spotify's own answer to `query` holds the song.
     provider_has_it: bool,
+    /// Search calls the fallback chain (Spotify, YouTube, Shazam) spends on `query` when all
+    /// have budget: 1, plus one for each provider after a "no results".
+    chain_calls: u64,
 }
 
 /// One day's figures.
@@ -116,6 +122,8 @@ struct Day {
     failed: u64,
     upstream: u64,
     exact_misses: u64,
+    /// Upstream calls of an exact-query cache in front of the same fallback chain.
+    chain_cache_calls: u64,
     violations: u64,
 }
 
@@ -130,6 +138,7 @@ impl Day {
         self.failed += d.failed;
         self.upstream += d.upstream;
         self.exact_misses += d.exact_misses;
+        self.chain_cache_calls += d.chain_cache_calls;
         self.violations += d.violations;
     }
 
@@ -143,12 +152,14 @@ impl Day {
         };
         let pct = |n: u64| 100.0 * n as f64 / self.searches.max(1) as f64;
         format!(
-            "{label:>5} {:>8} {:>8} {:>9} {:>11} {:>6} {:>9.1} % {:>8.1} % {:>8.1} % {:>8} {:>6} {:>6} {:>10}",
+            "{label:>5} {:>8} {:>8} {:>9} {:>11} {:>6} {:>11} {:>8} {:>9.1} % {:>8.1} % {:>8.1} % {:>8} {:>6} {:>6} {:>10}",
             self.searches,
             self.upstream,
             per(self.answered, self.upstream),
             per(self.searches, self.exact_misses),
-            self.versus_exact(),
+            self.versus(self.exact_misses),
+            per(self.searches, self.chain_cache_calls),
+            self.versus(self.chain_cache_calls),
             pct(self.from_catalog),
             pct(self.intended),
             pct(self.provider_intended),
@@ -159,14 +170,14 @@ impl Day {
         )
     }
 
-    /// Searches per upstream call as a multiple of the exact-query cache's.
-    fn versus_exact(&self) -> String {
-        if self.upstream == 0 || self.exact_misses == 0 {
+    /// Searches per upstream call as a multiple of a cache's that made `cache_calls`.
+    fn versus(&self, cache_calls: u64) -> String {
+        if self.upstream == 0 || cache_calls == 0 {
             return "inf".into();
         }
         let ours = self.answered as f64 / self.upstream as f64;
-        let exact = self.searches as f64 / self.exact_misses as f64;
-        format!("{:.2}x", ours / exact)
+        let cache = self.searches as f64 / cache_calls as f64;
+        format!("{:.2}x", ours / cache)
     }
 
     /// How often the intended song is in our answer, relative to Spotify's own answer.
@@ -275,7 +286,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         args.typo_pct
     );
     println!(
-        "  day searches upstream  per call  exact-cache vs-exact   catalog   intended  spotify's  relative    wrong failed violations"
+        "  day searches upstream  per call  exact-cache vs-exact  chain-cache vs-chain   catalog   intended  spotify's  relative    wrong failed violations"
     );
 
     let client = reqwest::Client::new();
@@ -297,6 +308,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             }
             if seen_normalized.insert(normalize_text(query)) {
                 day.exact_misses += 1;
+                day.chain_cache_calls += planned.chain_calls;
             }
             match search_until_final(&client, &stack.api_url, query).await {
                 Ok(view) if view.status == muze_shared::domain::SearchStatus::Succeeded => {
@@ -421,17 +433,28 @@ fn stream<'a>(
                     if typo {
                         query = with_typo(&query, &mut rng);
                     }
-                    let provider_has_it = catalog
-                        .search_page(&muze_sim::catalog::SearchQuery::parse(&query), 0, 10)
-                        .items
-                        .iter()
-                        .any(|s| s.id == song.id);
+                    let spotify =
+                        catalog.search_page(&SearchQuery::parse(&query).forgiving_typos(), 0, 10);
+                    let provider_has_it = spotify.items.iter().any(|s| s.id == song.id);
+                    // YouTube and Shazam search the plain text, forgiving typos too.
+                    let plain_empty = || {
+                        catalog
+                            .search_page(&SearchQuery::text(&query).forgiving_typos(), 0, 10)
+                            .items
+                            .is_empty()
+                    };
+                    let chain_calls = match (spotify.items.is_empty(), plain_empty()) {
+                        (false, _) => 1,
+                        (true, false) => 2,
+                        (true, true) => 3,
+                    };
                     Planned {
                         song,
                         query,
                         phrasing,
                         typo,
                         provider_has_it,
+                        chain_calls,
                     }
                 })
                 .collect()
