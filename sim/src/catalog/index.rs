@@ -118,11 +118,11 @@ pub(crate) struct Token<'a> {
 
 impl<'a> Token<'a> {
     pub(crate) fn new(text: &'a str, forgive_typos: bool) -> Self {
-        let spelled = Spelled::of(text);
         Token {
             text,
-            typo_forgiven: (forgive_typos && spelled.0.len() >= MIN_TYPO_LETTERS)
-                .then_some(spelled),
+            typo_forgiven: forgive_typos
+                .then(|| Spelled::of(text))
+                .filter(|spelled| spelled.0.len() >= MIN_TYPO_LETTERS),
         }
     }
 
