@@ -220,3 +220,44 @@ fn new_releases_are_grouped_albums_within_two_weeks() {
     let mut d = catalog();
     assert_eq!(d.add_new_releases(3, 4, today), added);
 }
+
+#[test]
+fn a_forgiving_search_finds_the_song_of_a_typo_that_a_strict_one_misses() {
+    let c = catalog();
+    let strict = c.search_page(&SearchQuery::parse("아이유 조은 날"), 0, 5);
+    assert_eq!(strict.total, 0);
+    let forgiving = c.search_page(
+        &SearchQuery::parse("아이유 조은 날").forgiving_typos(),
+        0,
+        5,
+    );
+    assert_eq!(forgiving.items[0].title, "좋은 날");
+    // The word typed right still ranks first.
+    let typed = c.search_page(&SearchQuery::parse("좋은 날").forgiving_typos(), 0, 5);
+    assert_eq!(typed.items[0].title, "좋은 날");
+}
+
+#[test]
+#[ignore = "timing, run by hand with --release"]
+fn search_time_strict_and_forgiving() {
+    let c = catalog();
+    let queries = c.title_artist_queries();
+    let queries = &queries[..500];
+    for forgiving in [false, true] {
+        let started = std::time::Instant::now();
+        let mut found = 0;
+        for q in queries {
+            let query = SearchQuery::parse(q);
+            let query = if forgiving {
+                query.forgiving_typos()
+            } else {
+                query
+            };
+            found += c.search_page(&query, 0, 10).items.len();
+        }
+        println!(
+            "forgiving {forgiving}: {:?} per search ({found} results)",
+            started.elapsed() / queries.len() as u32
+        );
+    }
+}
