@@ -436,17 +436,18 @@ fn stream<'a>(
                     let spotify =
                         catalog.search_page(&SearchQuery::parse(&query).forgiving_typos(), 0, 10);
                     let provider_has_it = spotify.items.iter().any(|s| s.id == song.id);
-                    // YouTube and Shazam search the plain text, forgiving typos too.
-                    let plain_empty = || {
-                        catalog
-                            .search_page(&SearchQuery::text(&query).forgiving_typos(), 0, 10)
-                            .items
-                            .is_empty()
-                    };
-                    let chain_calls = match (spotify.items.is_empty(), plain_empty()) {
-                        (false, _) => 1,
-                        (true, false) => 2,
-                        (true, true) => 3,
+                    // YouTube and Shazam search the plain text, forgiving typos too; asked
+                    // only after Spotify's "no results".
+                    let chain_calls = if !spotify.items.is_empty() {
+                        1
+                    } else if catalog
+                        .search_page(&SearchQuery::text(&query).forgiving_typos(), 0, 10)
+                        .items
+                        .is_empty()
+                    {
+                        3
+                    } else {
+                        2
                     };
                     Planned {
                         song,
