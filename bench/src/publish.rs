@@ -40,7 +40,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let channel = broker.channel().await?;
     for q in [&work, &queue] {
         let _ = channel
-            .queue_delete(q, lapin::options::QueueDeleteOptions::default())
+            .queue_delete(
+                q.as_str().into(),
+                lapin::options::QueueDeleteOptions::default(),
+            )
             .await;
     }
     broker.close().await;

@@ -7,26 +7,22 @@
 //! (`{muze:budget:<id>}:log`, `{muze:budget:<id>}:state`, ...), so every script runs whole on
 //! one node.
 //!
-//! One connection per process, shared by every task. Each command runs under a timeout; a
-//! command that fails on the connection (dropped, refused, timed out) discards it, and the
-//! next command reconnects, at most once per [`RECONNECT_INTERVAL`] so an outage does not
-//! become a reconnect storm. Callers see errors while Redis is down and success as soon as it
-//! is back, without restarting.
+//! One connection per process, shared by every task, and kept by redis-rs itself: a
+//! [`ConnectionManager`] for one server reconnects with jittered exponential backoff when the
+//! connection drops, and the cluster client reconnects to each node. Each command also runs
+//! under [`COMMAND_TIMEOUT`], so a command waiting on a reconnect fails in bounded time.
+//! Callers see errors while Redis is down and success as soon as it is back, without
+//! restarting.
 
-use std::{
-    future::Future,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{future::Future, time::Duration};
 
 use redis::{
-    aio::{ConnectionLike, MultiplexedConnection},
+    aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig},
     cluster::ClusterClient,
     cluster_async::ClusterConnection,
-    AsyncConnectionConfig, Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value,
+    Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value,
 };
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Mutex;
 
 use crate::config::redact_url;
 
@@ -43,8 +39,13 @@ const CLUSTER_CONNECT_TIMEOUT: Duration = CONNECT_TIMEOUT.saturating_add(COMMAND
 /// pause of at least 1.28 s (redis-rs's minimum), so a cluster that stays down fails the
 /// command at [`COMMAND_TIMEOUT`] like a dead server does.
 const CLUSTER_RETRIES: u32 = 2;
-/// Minimum time between reconnection attempts.
-const RECONNECT_INTERVAL: Duration = Duration::from_millis(500);
+/// The first pause before reconnecting to a single server; pauses then grow exponentially, with
+/// jitter, so an outage does not become a reconnect storm.
+const RECONNECT_MIN_DELAY: Duration = Duration::from_millis(100);
+/// The longest pause between reconnection attempts.
+const RECONNECT_MAX_DELAY: Duration = Duration::from_secs(2);
+/// Reconnection attempts per reconnect; when they are used up, the next command starts again.
+const RECONNECT_RETRIES: usize = 4;
 
 /// Why Redis could not be reached at start-up.
 #[derive(Debug, thiserror::Error)]
@@ -62,15 +63,15 @@ enum Client {
     /// One server.
     Single(redis::Client),
     /// The nodes of a Redis Cluster.
-    Cluster(ClusterClient),
+    Cluster(Box<ClusterClient>),
 }
 
 /// A connection handed to [`Redis::run`]: to the one server, or to the cluster, where each
 /// command goes to the node owning its key's slot. Cheap to clone; both kinds multiplex.
 #[derive(Clone)]
 pub enum Connection {
-    /// To a single Redis server.
-    Single(MultiplexedConnection),
+    /// To a single Redis server, reconnected by redis-rs when it drops.
+    Single(ConnectionManager),
     /// To a Redis Cluster: commands are routed by slot, `MOVED`/`ASK` are followed.
     Cluster(ClusterConnection),
 }
@@ -112,24 +113,17 @@ impl ConnectionLike for Connection {
     }
 }
 
-#[derive(Debug)]
-struct State {
-    connection: Option<Connection>,
-    last_attempt: Option<Instant>,
-}
-
 /// The process's handle on Redis; cheap to clone.
 #[derive(Clone)]
 pub struct Redis {
-    client: Arc<Client>,
-    state: Arc<Mutex<State>>,
+    connection: Connection,
 }
 
 impl std::fmt::Debug for Redis {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let topology = match *self.client {
-            Client::Single(_) => "single",
-            Client::Cluster(_) => "cluster",
+        let topology = match self.connection {
+            Connection::Single(_) => "single",
+            Connection::Cluster(_) => "cluster",
         };
         f.debug_struct("Redis")
             .field("topology", &topology)
@@ -187,20 +181,24 @@ impl Client {
             .response_timeout(COMMAND_TIMEOUT)
             .retries(CLUSTER_RETRIES)
             .build()
-            .map(Client::Cluster)
+            .map(|client| Client::Cluster(Box::new(client)))
             .map_err(|e| e.to_string())
     }
 
     async fn connect(&self) -> RedisResult<Connection> {
         match self {
             Client::Single(client) => {
-                let config = AsyncConnectionConfig::new()
-                    .set_connection_timeout(CONNECT_TIMEOUT)
-                    .set_response_timeout(COMMAND_TIMEOUT);
-                let connection = client
-                    .get_multiplexed_async_connection_with_config(&config)
-                    .await?;
-                Ok(Connection::Single(connection))
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(CONNECT_TIMEOUT))
+                    .set_response_timeout(Some(COMMAND_TIMEOUT))
+                    .set_min_delay(RECONNECT_MIN_DELAY)
+                    .set_max_delay(RECONNECT_MAX_DELAY)
+                    .set_number_of_retries(RECONNECT_RETRIES);
+                let connecting = ConnectionManager::new_with_config(client.clone(), config);
+                match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
+                    Ok(connection) => Ok(Connection::Single(connection?)),
+                    Err(_) => Err(io_error("connecting to Redis timed out")),
+                }
             }
             Client::Cluster(client) => {
                 let connecting = client.get_async_connection();
@@ -221,69 +219,26 @@ impl Redis {
             url: redacted(url),
             reason,
         })?;
-        let redis = Redis {
-            client: Arc::new(client),
-            state: Arc::new(Mutex::new(State {
-                connection: None,
-                last_attempt: None,
-            })),
+        let unreachable = |e: RedisError| RedisConnectError::Unreachable {
+            url: redacted(url),
+            reason: e.to_string(),
         };
-        redis
-            .ping()
-            .await
-            .map_err(|e| RedisConnectError::Unreachable {
-                url: redacted(url),
-                reason: e.to_string(),
-            })?;
+        let redis = Redis {
+            connection: client.connect().await.map_err(unreachable)?,
+        };
+        redis.ping().await.map_err(unreachable)?;
         Ok(redis)
     }
 
-    /// The live connection, connecting if there is none.
-    async fn connection(&self) -> RedisResult<Connection> {
-        let mut state = self.state.lock().await;
-        if let Some(connection) = &state.connection {
-            return Ok(connection.clone());
-        }
-        if state
-            .last_attempt
-            .is_some_and(|at| at.elapsed() < RECONNECT_INTERVAL)
-        {
-            return Err(io_error("Redis unreachable; reconnecting"));
-        }
-        state.last_attempt = Some(Instant::now());
-        let connection = self.client.connect().await?;
-        state.connection = Some(connection.clone());
-        Ok(connection)
-    }
-
-    async fn discard(&self) {
-        self.state.lock().await.connection = None;
-    }
-
-    /// Runs `command` on the connection under a timeout; a connection-level failure discards
-    /// the connection so the next call reconnects.
+    /// Runs `command` on the connection under [`COMMAND_TIMEOUT`].
     pub async fn run<T, F, Fut>(&self, command: F) -> RedisResult<T>
     where
         F: FnOnce(Connection) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
-        let connection = self.connection().await?;
-        match tokio::time::timeout(COMMAND_TIMEOUT, command(connection)).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => {
-                if e.is_io_error()
-                    || e.is_connection_dropped()
-                    || e.is_connection_refusal()
-                    || e.is_timeout()
-                {
-                    self.discard().await;
-                }
-                Err(e)
-            }
-            Err(_) => {
-                self.discard().await;
-                Err(io_error("Redis command timed out"))
-            }
+        match tokio::time::timeout(COMMAND_TIMEOUT, command(self.connection.clone())).await {
+            Ok(result) => result,
+            Err(_) => Err(io_error("Redis command timed out")),
         }
     }
 

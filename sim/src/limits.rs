@@ -117,7 +117,7 @@ fn format_duration_ms(ms: u64) -> String {
     ];
     UNITS
         .iter()
-        .find(|(unit, _)| ms % unit == 0)
+        .find(|(unit, _)| ms.is_multiple_of(*unit))
         .map(|(unit, name)| format!("{}{name}", ms / unit))
         .unwrap_or_else(|| format!("{ms}ms"))
 }

@@ -118,8 +118,8 @@ where
     let tag = format!("muze-worker-{}", uuid::Uuid::new_v4());
     let mut consumer = channel
         .basic_consume(
-            queue,
-            &tag,
+            queue.into(),
+            tag.as_str().into(),
             BasicConsumeOptions::default(),
             FieldTable::default(),
         )
@@ -129,7 +129,7 @@ where
     loop {
         tokio::select! {
             () = stop.cancelled() => {
-                let _ = channel.basic_cancel(&tag, BasicCancelOptions::default()).await;
+                let _ = channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
                 return Ok(());
             }
             next = consumer.next() => match next {

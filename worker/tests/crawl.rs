@@ -210,7 +210,7 @@ async fn pages_whose_messages_were_lost_are_published_again_by_the_sweeper() {
     let channel = broker.channel().await.expect("channel");
     let purged = channel
         .queue_purge(
-            &topology.crawl.work,
+            topology.crawl.work.as_str().into(),
             lapin::options::QueuePurgeOptions::default(),
         )
         .await

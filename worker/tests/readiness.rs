@@ -76,7 +76,7 @@ async fn a_worker_is_ready_only_while_its_consumers_and_dependencies_are_up() {
     let channel = broker.channel().await.expect("channel");
     channel
         .queue_delete(
-            &broker.topology().search.work,
+            broker.topology().search.work.as_str().into(),
             QueueDeleteOptions::default(),
         )
         .await

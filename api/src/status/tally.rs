@@ -148,7 +148,7 @@ impl AnswerTally {
             .run(|mut c| async move {
                 let mut pipe = redis::pipe();
                 for key in &keys {
-                    pipe.hget(key, &["catalog", "upstream"]);
+                    pipe.hmget(key, &["catalog", "upstream"]);
                 }
                 pipe.query_async(&mut c).await
             })

@@ -204,7 +204,7 @@ impl TestApp {
         let channel = broker.channel().await.expect("channel");
         let queue = channel
             .queue_declare(
-                &Topology::new(&self.namespace, 5).crawl.work,
+                Topology::new(&self.namespace, 5).crawl.work.as_str().into(),
                 QueueDeclareOptions {
                     passive: true,
                     ..QueueDeclareOptions::default()
@@ -224,7 +224,7 @@ impl TestApp {
         let queue = Topology::new(&self.namespace, 5).crawl.work;
         let mut messages = Vec::new();
         while let Some(got) = channel
-            .basic_get(&queue, BasicGetOptions { no_ack: true })
+            .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true })
             .await
             .expect("basic.get")
         {
@@ -273,7 +273,11 @@ impl TestApp {
         let channel = broker.channel().await.expect("channel");
         let got = channel
             .basic_get(
-                &Topology::new(&self.namespace, 5).search.work,
+                Topology::new(&self.namespace, 5)
+                    .search
+                    .work
+                    .as_str()
+                    .into(),
                 BasicGetOptions { no_ack: true },
             )
             .await
@@ -287,7 +291,7 @@ impl TestApp {
         let broker = self.broker().await;
         let channel = broker.channel().await.expect("channel");
         channel
-            .queue_delete(queue, QueueDeleteOptions::default())
+            .queue_delete(queue.into(), QueueDeleteOptions::default())
             .await
             .expect("queue.delete");
         broker.close().await;
@@ -350,7 +354,7 @@ impl TestApp {
             // Every queue the app declared: the search and the crawl queues.
             for queue in Topology::new(&self.namespace, 5).queue_names() {
                 let _ = channel
-                    .queue_delete(&queue, QueueDeleteOptions::default())
+                    .queue_delete(queue.into(), QueueDeleteOptions::default())
                     .await;
             }
         }

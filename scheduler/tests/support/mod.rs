@@ -194,7 +194,7 @@ impl TestEnv {
         let channel = broker.channel().await.expect("channel");
         let queue = channel
             .queue_declare(
-                &broker.topology().crawl.work,
+                broker.topology().crawl.work.as_str().into(),
                 QueueDeclareOptions {
                     passive: true,
                     ..QueueDeclareOptions::default()
@@ -203,7 +203,7 @@ impl TestEnv {
             )
             .await
             .expect("the crawl queue exists");
-        let _ = channel.close(200, "counted").await;
+        let _ = channel.close(200, "counted".into()).await;
         broker.close().await;
         queue.message_count()
     }

@@ -87,7 +87,7 @@ impl fmt::Display for RateLimit {
             (1_000, "s"),
         ]
         .into_iter()
-        .find(|(u, _)| ms % u == 0)
+        .find(|(u, _)| ms.is_multiple_of(*u))
         .map(|(u, name)| (ms / u, name))
         .unwrap_or((ms, "ms"));
         write!(f, "{}/{}{}", self.calls, n, unit)

@@ -1,7 +1,9 @@
 //! A supervised RabbitMQ connection with confirmed publishing.
 //!
-//! lapin does not reconnect by itself. The broker keeps one connection and one confirm-mode
-//! publishing channel; whoever finds them closed reconnects (at most once a second across all
+//! lapin 4 can recover a connection itself (`enable_auto_recover`), but it gives up after a
+//! bounded number of attempts, and a RabbitMQ node restarted for longer than that would leave
+//! the process with a dead connection until it is restarted. So the broker keeps one
+//! connection and one confirm-mode publishing channel, and whoever finds them closed reconnects (at most once a second across all
 //! callers, so an outage does not become a reconnect storm) and re-declares the topology.
 //! Consumers take their own channels from [`Broker::channel`] and re-subscribe after a loss.
 
@@ -12,9 +14,8 @@ use std::{
 
 use lapin::{
     options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions},
-    publisher_confirm::Confirmation,
     types::{AMQPValue, FieldTable, LongString},
-    BasicProperties, Channel, Connection, ConnectionProperties,
+    BasicProperties, Channel, Confirmation, Connection, ConnectionProperties,
 };
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
@@ -123,8 +124,6 @@ impl Broker {
 
     async fn open(&self) -> Result<Live, BrokerError> {
         let properties = ConnectionProperties::default()
-            .with_executor(tokio_executor_trait::Tokio::current())
-            .with_reactor(tokio_reactor_trait::Tokio)
             .with_connection_name(format!("muze/{}", self.topology.namespace).into());
         let connection = Connection::connect(self.url.expose_secret(), properties)
             .await
@@ -192,7 +191,7 @@ impl Broker {
         };
         let confirmed = tokio::time::timeout(CONFIRM_TIMEOUT, async {
             channel
-                .basic_publish("", queue, options, body, properties)
+                .basic_publish("".into(), queue.into(), options, body, properties)
                 .await?
                 .await
         })
@@ -219,7 +218,7 @@ impl Broker {
             let channel = channel.clone();
             async move {
                 channel
-                    .queue_declare(&name, passive, FieldTable::default())
+                    .queue_declare(name.as_str().into(), passive, FieldTable::default())
                     .await
             }
         };
@@ -229,7 +228,7 @@ impl Broker {
         for tier in DELAY_TIERS_MS {
             delayed += u64::from(read(queues.delay(tier)).await?.message_count());
         }
-        let _ = channel.close(200, "depths read").await;
+        let _ = channel.close(200, "depths read".into()).await;
         Ok(QueueDepths {
             ready: u64::from(work.message_count()),
             consumers: u64::from(work.consumer_count()),
@@ -244,10 +243,13 @@ impl Broker {
         let channel = self.channel().await?;
         for queue in self.topology.queue_names() {
             channel
-                .queue_delete(&queue, lapin::options::QueueDeleteOptions::default())
+                .queue_delete(
+                    queue.as_str().into(),
+                    lapin::options::QueueDeleteOptions::default(),
+                )
                 .await?;
         }
-        let _ = channel.close(200, "namespace deleted").await;
+        let _ = channel.close(200, "namespace deleted".into()).await;
         Ok(())
     }
 
@@ -255,7 +257,7 @@ impl Broker {
     pub async fn close(&self) {
         let mut state = self.state.lock().await;
         if let Some(live) = state.live.take() {
-            let _ = live.connection.close(200, "shutting down").await;
+            let _ = live.connection.close(200, "shutting down".into()).await;
         }
     }
 }

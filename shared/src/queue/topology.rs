@@ -111,7 +111,11 @@ impl Topology {
             ..QueueDeclareOptions::default()
         };
         channel
-            .queue_declare(&queues.parked, durable, FieldTable::default())
+            .queue_declare(
+                queues.parked.as_str().into(),
+                durable,
+                FieldTable::default(),
+            )
             .await?;
         let mut work = FieldTable::default();
         work.insert("x-queue-type".into(), string("quorum"));
@@ -121,7 +125,9 @@ impl Topology {
         );
         work.insert("x-dead-letter-exchange".into(), string(""));
         work.insert("x-dead-letter-routing-key".into(), string(&queues.parked));
-        channel.queue_declare(&queues.work, durable, work).await?;
+        channel
+            .queue_declare(queues.work.as_str().into(), durable, work)
+            .await?;
         for tier in DELAY_TIERS_MS {
             let mut delay = FieldTable::default();
             delay.insert(
@@ -131,7 +137,7 @@ impl Topology {
             delay.insert("x-dead-letter-exchange".into(), string(""));
             delay.insert("x-dead-letter-routing-key".into(), string(&queues.work));
             channel
-                .queue_declare(&queues.delay(tier), durable, delay)
+                .queue_declare(queues.delay(tier).as_str().into(), durable, delay)
                 .await?;
         }
         Ok(())
