@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::{
     db::crawls::{self, NewCrawl, Trigger},
     domain::ProviderName,
-    queue::{Broker, CrawlMessage},
+    queue::{Broker, CrawlMessage, Route},
 };
 
 /// Publishes the messages of `keys` (pages of `crawl_id`) and records the confirmed ones.
@@ -21,18 +21,11 @@ pub async fn publish_pages(
     crawl_id: Uuid,
     keys: &[String],
 ) -> usize {
-    let queue = &broker.topology().crawl.work;
     let mut published = Vec::with_capacity(keys.len());
     for key in keys {
-        let message = CrawlMessage {
-            crawl_id,
-            key: key.clone(),
-        };
-        match broker
-            .publish(queue, &message.to_json(), &message.message_id(), &[])
-            .await
-        {
-            Ok(()) => published.push(key.clone()),
+        let message = CrawlMessage::new(crawl_id, key.as_str());
+        match broker.send(&message, Route::Now).await {
+            Ok(_) => published.push(key.clone()),
             Err(e) => {
                 tracing::warn!(crawl.id = %crawl_id, page = %key, error = %e, "could not publish a crawl page; the sweeper will");
                 break;

@@ -57,7 +57,7 @@ pub const LIMITER_STATE_LOST: &str = "muze_limiter_state_lost_total";
 
 /// Messages moved to a parking queue (delivery limit reached or poison).
 pub const MESSAGES_PARKED: &str = "muze_messages_parked_total";
-/// Repairs the sweeper made, by `repair` (`expired_search`, `stranded_search`,
+/// Repairs the sweeper made, by `repair` (`expired_search`, `stranded_search`, `lost_search`,
 /// `stranded_crawl_page`).
 pub const SWEEPER_REPAIRS: &str = "muze_sweeper_repairs_total";
 

@@ -1,21 +1,19 @@
 //! `muze-worker`: consumes search jobs from RabbitMQ, asks music providers in fallback order,
 //! and writes answers to Postgres.
 //!
-//! A request's path through this crate: [`consume`] takes a delivery → [`search_job`] claims
-//! the job and runs [`providers::fallback`] over the clients in [`providers`] → the answer is
-//! stored through `muze_shared::db` → [`job_error::settle`] acks, retries or parks.
-//! Crawl pages take the same road on their own queue through [`crawl_job`], spending only
-//! the background share of each provider's budget.
+//! A request's path through this crate: [`runtime::consume`] takes a delivery →
+//! [`jobs::search`] claims the job and runs [`providers::fallback`] over the clients in
+//! [`providers`] → the answer is stored through `muze_shared::db` → [`runtime::decide()`]
+//! and the runtime's executor ack, retry or park. Crawl pages take the same road on their own
+//! queue as [`jobs::crawl_page`], spending only the background share of each provider's
+//! budget.
 //! [`sweeper`] repairs what crashes leave behind; [`ops`] serves `/metrics`, `/healthz` and
 //! `/readyz`.
 
-pub mod consume;
-pub mod crawl_job;
-mod delivery;
-pub mod job_error;
+pub mod jobs;
 pub mod ops;
 pub mod providers;
-pub mod search_job;
+pub mod runtime;
 pub mod sweeper;
 
 use std::{future::Future, sync::Arc, time::Duration};
@@ -29,8 +27,11 @@ use muze_shared::{
 };
 use tokio_util::sync::CancellationToken;
 
-use crawl_job::CrawlContext;
-use search_job::JobContext;
+use jobs::{
+    crawl_page::{CrawlContext, CrawlPageJob},
+    search::{JobContext, SearchJob},
+};
+use runtime::consume;
 
 /// A worker process, connected and ready to consume.
 #[derive(Debug)]
@@ -141,21 +142,17 @@ impl Worker {
             self.sweep_interval,
             stop.clone(),
         ));
-        let search_ctx = self.ctx.clone();
         let consumer = tokio::spawn(consume::run(
+            Arc::new(SearchJob(self.ctx.clone())),
             self.ctx.broker.clone(),
-            self.ctx.broker.topology().search.work.clone(),
             self.concurrency,
-            move |delivery| search_job::handle(search_ctx.clone(), delivery),
             stop.clone(),
             self.search_consumer.clone(),
         ));
-        let crawl_ctx = self.crawl.clone();
         let crawler = tokio::spawn(consume::run(
+            Arc::new(CrawlPageJob(self.crawl.clone())),
             self.crawl.broker.clone(),
-            self.crawl.broker.topology().crawl.work.clone(),
             self.crawl_concurrency,
-            move |delivery| crawl_job::handle(crawl_ctx.clone(), delivery),
             stop.clone(),
             self.crawl_consumer.clone(),
         ));

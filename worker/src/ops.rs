@@ -23,7 +23,7 @@ use serde_json::json;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 
-use crate::consume::Subscribed;
+use crate::runtime::consume::Subscribed;
 
 /// A dependency that does not answer within this is reported as failing. Short, because a
 /// readiness probe is itself on a timeout (typically 1-5 s).

@@ -3,6 +3,11 @@
 //!
 //! - A job queued but never confirmed by the broker (the API died between commit and publish)
 //!   is published again.
+//! - A job queued whose confirmed message should have reached a worker by now (on the work
+//!   queue, or back from a delay queue) but never did is published again: the message was lost
+//!   after the broker took it (dead-lettering out of a delay queue is at most once; a queue can
+//!   be purged). The row says when its message is due; while the work queue has a backlog,
+//!   messages may simply be waiting, so the sweeper then waits longer before calling one lost.
 //! - A job running under an expired lease (its worker died) is set back to queued and published
 //!   again.
 //! - A job past its deadline that nobody holds fails with `deadline_exceeded`.
@@ -19,14 +24,18 @@ use muze_shared::{
     db::{crawls, searches},
     domain::{NormalizedQuery, Query, ResultLimit, SearchType},
     metric_families,
-    queue::SearchMessage,
+    queue::{Route, SearchMessage},
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::search_job::JobContext;
+use crate::jobs::search::JobContext;
 
 /// A queued job unconfirmed for this long is assumed to have no message.
 const UNPUBLISHED_AFTER_SECS: u64 = 10;
+/// A queued job still unclaimed this long after its message was due is assumed to have lost it.
+const LOST_AFTER_SECS: u64 = 10;
+/// The same, while messages wait on the work queue (they may be in that backlog).
+const LOST_IN_BACKLOG_AFTER_SECS: u64 = 60;
 /// Crawl pages repaired per pass at most.
 const MAX_PAGES_PER_SWEEP: i64 = 1_000;
 
@@ -84,7 +93,31 @@ async fn sweep_searches(ctx: &JobContext) -> anyhow::Result<()> {
         metrics::counter!(metric_families::SWEEPER_REPAIRS, "repair" => "expired_search")
             .increment(expired.len() as u64);
     }
-    for job in searches::reclaim_stranded(&ctx.pool, UNPUBLISHED_AFTER_SECS).await? {
+    let stranded = searches::reclaim_stranded(&ctx.pool, UNPUBLISHED_AFTER_SECS).await?;
+    republish(ctx, stranded, "stranded_search").await?;
+    let backlog = ctx
+        .broker
+        .queue_depths(&ctx.broker.topology().search)
+        .await
+        .map(|depths| depths.ready > 0)
+        .unwrap_or(true);
+    let lost_after = if backlog {
+        LOST_IN_BACKLOG_AFTER_SECS
+    } else {
+        LOST_AFTER_SECS
+    };
+    let lost = searches::reclaim_lost(&ctx.pool, lost_after).await?;
+    republish(ctx, lost, "lost_search").await
+}
+
+/// Publishes the messages of `jobs` again; a job whose message the broker does not take is
+/// left for the next pass.
+async fn republish(
+    ctx: &JobContext,
+    jobs: Vec<searches::Stranded>,
+    repair: &'static str,
+) -> anyhow::Result<()> {
+    for job in jobs {
         let Ok(query) = Query::parse(&job.query) else {
             continue;
         };
@@ -99,19 +132,13 @@ async fn sweep_searches(ctx: &JobContext) -> anyhow::Result<()> {
             // A stranded refresh is finished as an ordinary search.
             refresh: false,
         };
-        let queue = &ctx.broker.topology().search.work;
-        match ctx
-            .broker
-            .publish(queue, &message.to_json(), &job.id.to_string(), &[])
-            .await
-        {
-            Ok(()) => {
-                tracing::info!(job.id = %job.id, "re-published a stranded job");
-                metrics::counter!(metric_families::SWEEPER_REPAIRS, "repair" => "stranded_search")
+        match ctx.broker.send(&message, Route::Now).await {
+            Ok(_) => {
+                tracing::info!(job.id = %job.id, repair, "re-published a search's message");
+                metrics::counter!(metric_families::SWEEPER_REPAIRS, "repair" => repair)
                     .increment(1);
             }
             Err(e) => {
-                // Leave it for the next pass.
                 searches::mark_unpublished(&ctx.pool, job.id).await?;
                 return Err(e.into());
             }

@@ -7,7 +7,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use muze_shared::domain::ProviderName;
-use muze_worker::job_error::MAX_TRANSIENT_RETRIES;
+use muze_worker::jobs::search::MAX_TRANSIENT_RETRIES;
 use serde_json::{json, Value};
 use support::{catalog_queries, Options, System};
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use muze_shared::{
     domain::{NormalizedQuery, Query, ResultLimit, SearchType},
-    queue::{Broker, SearchMessage, Topology},
+    queue::{Broker, JobMessage, SearchMessage, Topology},
 };
 use serde_json::json;
 use support::{catalog_queries, Options, System};

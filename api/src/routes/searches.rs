@@ -25,7 +25,7 @@ use muze_shared::{
     },
     domain::{SearchError, SearchView},
     metric_families,
-    queue::SearchMessage,
+    queue::{Route, SearchMessage},
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -228,13 +228,8 @@ async fn publish(
         retries: 0,
         refresh,
     };
-    let queue = &state.broker.topology().search.work;
-    match state
-        .broker
-        .publish(queue, &message.to_json(), &id.to_string(), &[])
-        .await
-    {
-        Ok(()) => {
+    match state.broker.send(&message, Route::Now).await {
+        Ok(_) => {
             // Tells the sweeper the message exists. Off the response path: if it is lost, the
             // sweeper publishes the job once more, which the worker tolerates.
             let pool = state.pool.clone();

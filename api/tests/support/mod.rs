@@ -22,7 +22,7 @@ use muze_api::Api;
 use muze_shared::{
     db::{self, searches},
     domain::{Attempt, AttemptOutcome, ProviderName, ProviderTrack},
-    queue::{Broker, CrawlMessage, SearchMessage, Topology},
+    queue::{Broker, CrawlMessage, JobMessage, SearchMessage, Topology},
     telemetry, Settings,
 };
 use reqwest::{header, Response, StatusCode};

@@ -119,7 +119,7 @@ pub async fn create_or_join(
 
 /// Records that the broker confirmed the job's message.
 pub async fn mark_published(pool: &PgPool, id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE searches SET published_at = now() WHERE id = $1")
+    sqlx::query("UPDATE searches SET published_at = now(), message_due_at = now() WHERE id = $1")
         .bind(id)
         .execute(pool)
         .await?;
@@ -188,6 +188,8 @@ pub struct ClaimedJob {
     pub result_limit: i16,
     pub deadline_at: DateTime<Utc>,
     pub attempts: Json<Vec<Attempt>>,
+    /// This claim's lease, for [`extend_lease`].
+    pub lease_owner: Uuid,
 }
 
 /// What happened when a worker tried to take a job.
@@ -203,19 +205,22 @@ pub enum Claim {
     Missing,
 }
 
-/// Takes a queued job, or a running one whose lease expired, for `lease_secs`.
+/// Takes a queued job, or a running one whose lease expired, for `lease_secs`, under a new
+/// lease owner.
 pub async fn claim(pool: &PgPool, id: Uuid, lease_secs: u64) -> Result<Claim, sqlx::Error> {
     let claimed: Option<ClaimedJob> = sqlx::query_as(
         "UPDATE searches
          SET status = 'running',
              started_at = COALESCE(started_at, now()),
-             lease_until = now() + make_interval(secs => $2)
+             lease_until = now() + make_interval(secs => $2),
+             lease_owner = $3
          WHERE id = $1
            AND (status = 'queued' OR (status = 'running' AND lease_until < now()))
-         RETURNING id, query, normalized_query, result_limit, deadline_at, attempts",
+         RETURNING id, query, normalized_query, result_limit, deadline_at, attempts, lease_owner",
     )
     .bind(id)
     .bind(lease_secs as f64)
+    .bind(Uuid::new_v4())
     .fetch_optional(pool)
     .await?;
     if let Some(job) = claimed {
@@ -235,17 +240,25 @@ pub async fn claim(pool: &PgPool, id: Uuid, lease_secs: u64) -> Result<Claim, sq
     })
 }
 
-/// Extends a running job's lease (a worker waiting in place for budget).
-pub async fn extend_lease(pool: &PgPool, id: Uuid, lease_secs: u64) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE searches SET lease_until = now() + make_interval(secs => $2)
-         WHERE id = $1 AND status = 'running'",
+/// Extends the lease of a running job for `lease_secs` from now, if `owner` still holds it.
+/// `false` when it does not: the job finished, or another worker took it over after the lease
+/// ran out.
+pub async fn extend_lease(
+    pool: &PgPool,
+    id: Uuid,
+    owner: Uuid,
+    lease_secs: u64,
+) -> Result<bool, sqlx::Error> {
+    let extended = sqlx::query(
+        "UPDATE searches SET lease_until = now() + make_interval(secs => $3)
+         WHERE id = $1 AND status = 'running' AND lease_owner = $2",
     )
     .bind(id)
+    .bind(owner)
     .bind(lease_secs as f64)
     .execute(pool)
     .await?;
-    Ok(())
+    Ok(extended.rows_affected() == 1)
 }
 
 /// Locks the job row for the rest of the transaction and tells whether it is still open.
@@ -369,16 +382,23 @@ fn record_final(status: &'static str, seconds: f64) {
         .record(seconds.max(0.0));
 }
 
-/// Hands a running job back to the queue state after its retry message was published, keeping
-/// the attempts made so far visible to the user.
-pub async fn requeue(pool: &PgPool, id: Uuid, new_attempts: &[Attempt]) -> Result<(), sqlx::Error> {
+/// Hands a running job back to the queue state after its retry message was published (it is
+/// back on the work queue at `due`), keeping the attempts made so far visible to the user.
+pub async fn requeue(
+    pool: &PgPool,
+    id: Uuid,
+    new_attempts: &[Attempt],
+    due: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE searches
-         SET status = 'queued', attempts = attempts || $2, lease_until = NULL, published_at = now()
+         SET status = 'queued', attempts = attempts || $2, lease_until = NULL, lease_owner = NULL,
+             published_at = now(), message_due_at = $3
          WHERE id = $1 AND status = 'running'",
     )
     .bind(id)
     .bind(Json(new_attempts))
+    .bind(due)
     .execute(pool)
     .await?;
     Ok(())
@@ -433,7 +453,8 @@ pub async fn reclaim_stranded(
 ) -> Result<Vec<Stranded>, sqlx::Error> {
     sqlx::query_as(
         "UPDATE searches
-         SET status = 'queued', lease_until = NULL, published_at = now()
+         SET status = 'queued', lease_until = NULL, lease_owner = NULL,
+             published_at = now(), message_due_at = now()
          WHERE id IN (
              SELECT id FROM searches
              WHERE deadline_at > now() AND (
@@ -444,6 +465,30 @@ pub async fn reclaim_stranded(
          RETURNING id, query, normalized_query, result_limit, deadline_at",
     )
     .bind(unpublished_secs as f64)
+    .fetch_all(pool)
+    .await
+}
+
+/// Queued jobs whose message was due back on the work queue more than `lost_after_secs` ago
+/// and that nobody has claimed since: the message was lost after the broker confirmed it (a
+/// delay queue's dead-lettering is at most once; a queue can be purged or deleted). They are
+/// marked as published now and returned for re-publishing. The row is the truth: a duplicate
+/// message finds the job taken or final and changes nothing.
+pub async fn reclaim_lost(
+    pool: &PgPool,
+    lost_after_secs: u64,
+) -> Result<Vec<Stranded>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE searches
+         SET published_at = now(), message_due_at = now()
+         WHERE id IN (
+             SELECT id FROM searches
+             WHERE status = 'queued' AND deadline_at > now()
+               AND message_due_at < now() - make_interval(secs => $1)
+             FOR UPDATE SKIP LOCKED LIMIT 500)
+         RETURNING id, query, normalized_query, result_limit, deadline_at",
+    )
+    .bind(lost_after_secs as f64)
     .fetch_all(pool)
     .await
 }

@@ -20,7 +20,7 @@ use lapin::{
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 
-use super::{topology::header, JobQueues, Topology, DELAY_TIERS_MS};
+use super::{topology::header, JobMessage, JobQueues, Topology, DELAY_TIERS_MS};
 use crate::config::redact_url;
 
 /// How long to wait for the broker to confirm a message before calling it lost.
@@ -41,6 +41,18 @@ pub enum BrokerError {
     NotConfirmed,
     #[error("RabbitMQ could not route the message to queue {0}")]
     Unroutable(String),
+}
+
+/// Where [`Broker::send`] puts a job's message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// The work queue: run as soon as a worker is free.
+    Now,
+    /// The delay queue of the shortest tier that waits at least this long.
+    AtLeast(Duration),
+    /// The delay queue of the longest tier that does not wait longer than this (at least the
+    /// shortest tier): for work that would rather come back early and wait out the rest.
+    AtMost(Duration),
 }
 
 /// Messages waiting in the queues of one kind of job.
@@ -202,6 +214,25 @@ impl Broker {
             Confirmation::Ack(Some(_returned)) => Err(BrokerError::Unroutable(queue.to_string())),
             Confirmation::Nack(_) | Confirmation::NotRequested => Err(BrokerError::NotConfirmed),
         }
+    }
+
+    /// Sends a job's message where `route` says, confirmed, and returns how long it waits
+    /// there (zero on the work queue). The one publish path of every job message.
+    pub async fn send<M: JobMessage>(
+        &self,
+        message: &M,
+        route: Route,
+    ) -> Result<Duration, BrokerError> {
+        let queues = M::queues(&self.topology);
+        let ms = |wait: Duration| u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+        let (queue, waits_ms) = match route {
+            Route::Now => (queues.work.clone(), 0),
+            Route::AtLeast(wait) => queues.delay_for(ms(wait)),
+            Route::AtMost(wait) => queues.delay_at_most(ms(wait)),
+        };
+        self.publish(&queue, &message.to_json(), &message.message_id(), &[])
+            .await?;
+        Ok(Duration::from_millis(waits_ms))
     }
 
     /// How many messages wait in each queue of one kind of job, read with passive declares on

@@ -8,6 +8,28 @@ use uuid::Uuid;
 
 use crate::domain::{NormalizedQuery, Query, ResultLimit, SearchType};
 
+use super::{JobQueues, Topology};
+
+/// A message of one kind of job: which queues it travels on and how it is named. Every
+/// message is sent through [`super::Broker::send`], the one typed publish path.
+pub trait JobMessage: Serialize + serde::de::DeserializeOwned + Send + Sync {
+    /// The queues of this kind of job.
+    fn queues(topology: &Topology) -> &JobQueues;
+
+    /// The broker message id: the same job always has the same one.
+    fn message_id(&self) -> String;
+
+    /// The message as it travels.
+    fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// A message read back, or why it cannot be.
+    fn from_json(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+}
+
 /// Header on a parked message saying why it was parked.
 pub const REASON_HEADER: &str = "x-muze-parked-reason";
 
@@ -29,13 +51,13 @@ pub struct SearchMessage {
     pub refresh: bool,
 }
 
-impl SearchMessage {
-    pub fn to_json(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
+impl JobMessage for SearchMessage {
+    fn queues(topology: &Topology) -> &JobQueues {
+        &topology.search
     }
 
-    pub fn from_json(bytes: &[u8]) -> Result<SearchMessage, serde_json::Error> {
-        serde_json::from_slice(bytes)
+    fn message_id(&self) -> String {
+        self.search_id.to_string()
     }
 }
 
@@ -45,19 +67,28 @@ impl SearchMessage {
 pub struct CrawlMessage {
     pub crawl_id: Uuid,
     pub key: String,
+    /// Transient-failure retries so far. Waiting for budget does not count.
+    #[serde(default)]
+    pub retries: u32,
 }
 
 impl CrawlMessage {
-    pub fn to_json(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
+    /// The first message of a page.
+    pub fn new(crawl_id: Uuid, key: impl Into<String>) -> CrawlMessage {
+        CrawlMessage {
+            crawl_id,
+            key: key.into(),
+            retries: 0,
+        }
+    }
+}
+
+impl JobMessage for CrawlMessage {
+    fn queues(topology: &Topology) -> &JobQueues {
+        &topology.crawl
     }
 
-    pub fn from_json(bytes: &[u8]) -> Result<CrawlMessage, serde_json::Error> {
-        serde_json::from_slice(bytes)
-    }
-
-    /// The broker message id: the same page always has the same one.
-    pub fn message_id(&self) -> String {
+    fn message_id(&self) -> String {
         format!("{}/{}", self.crawl_id, self.key)
     }
 }

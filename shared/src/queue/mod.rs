@@ -6,6 +6,6 @@ mod broker;
 mod message;
 mod topology;
 
-pub use broker::{Broker, BrokerError, QueueDepths};
-pub use message::{CrawlMessage, SearchMessage, REASON_HEADER};
+pub use broker::{Broker, BrokerError, QueueDepths, Route};
+pub use message::{CrawlMessage, JobMessage, SearchMessage, REASON_HEADER};
 pub use topology::{JobQueues, Topology, DELAY_TIERS_MS};

@@ -21,6 +21,8 @@ use muze_shared::{
     rate_limit::{Priority, RateLimiter},
 };
 
+use tokio_util::sync::CancellationToken;
+
 use super::{budgeted_call, Budgeted, Provider, ProviderError};
 
 /// Waits for budget up to this long happen inside the job; longer ones go through the queue.
@@ -44,6 +46,8 @@ pub struct FallbackResult {
     pub budget_wait: Option<Duration>,
     /// Providers given up on for lack of budget because the search already held an answer.
     pub skipped: Vec<ProviderName>,
+    /// The walk stopped because the job's lease was lost: another worker has it now.
+    pub lease_lost: bool,
 }
 
 /// How long the walk may wait for budget.
@@ -55,7 +59,8 @@ pub struct Waits {
     pub answered_wait: Duration,
 }
 
-/// Walks `providers` in order under the shared budget.
+/// Walks `providers` in order under the shared budget, until `lease_lost` is cancelled: no
+/// call is made, and no wait for budget continues, once it is.
 pub async fn search(
     providers: &[Arc<dyn Provider>],
     limiter: &RateLimiter,
@@ -63,6 +68,7 @@ pub async fn search(
     query: &str,
     limit: u8,
     waits: Waits,
+    lease_lost: &CancellationToken,
 ) -> FallbackResult {
     let deadline = waits.deadline;
     let mut result = FallbackResult::default();
@@ -81,6 +87,10 @@ pub async fn search(
                 continue;
             }
             if Utc::now() >= deadline {
+                return result;
+            }
+            if lease_lost.is_cancelled() {
+                result.lease_lost = true;
                 return result;
             }
             let at = Utc::now();
@@ -138,14 +148,28 @@ pub async fn search(
                 skip(&mut result, waiting_for);
                 return result;
             }
-            tokio::time::sleep(wait).await;
+            if !sleep_unless(wait, lease_lost).await {
+                result.lease_lost = true;
+                return result;
+            }
             continue;
         }
         if wait > MAX_WAIT_IN_PLACE || budget_free_at >= deadline || rounds > MAX_ROUNDS_IN_PLACE {
             result.budget_wait = Some(wait);
             return result;
         }
-        tokio::time::sleep(wait).await;
+        if !sleep_unless(wait, lease_lost).await {
+            result.lease_lost = true;
+            return result;
+        }
+    }
+}
+
+/// Sleeps for `wait`; `false` if `stop` was cancelled first.
+async fn sleep_unless(wait: Duration, stop: &CancellationToken) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(wait) => true,
+        () = stop.cancelled() => false,
     }
 }
 

@@ -7,21 +7,23 @@
 //! then hands its lease back and waits in the longest delay queue that does not overshoot the
 //! limiter's answer, so it is back in time for the next free token.
 //!
-//! Outcomes, settled in [`settle`]:
+//! Outcomes, settled by the runtime under [`POLICY`]:
 //! - found → page done, new child pages published; the last open page ends the crawl;
 //! - no budget, 429, or leased by another worker → back later, nothing counted;
-//! - transient failure → counted and retried with backoff, failed for good after
-//!   [`MAX_PAGE_FAILURES`];
+//! - transient failure → counted in the page's row and retried with backoff, failed for good
+//!   after [`MAX_PAGE_FAILURES`] calls;
 //! - permanent failure (bad request, unknown album, provider not configured) → failed for good;
-//! - unreadable message or unknown page → parked with the reason.
+//! - a database outage → back later, nothing counted;
+//! - unreadable message or unknown page → parked with the reason, and a known page failed so
+//!   its crawl can still end.
 
 use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use lapin::message::Delivery;
 use muze_shared::{
     crawl::publish_pages,
     db::crawls::{self, PageClaim},
@@ -32,16 +34,26 @@ use muze_shared::{
 use sqlx::PgPool;
 
 use crate::{
-    delivery::{self, finish},
     providers::{budgeted_call, Budgeted, Crawler, Crawlers, Fetched, ProviderError},
+    runtime::{Failure, GiveUp, Job, JobError, RetryPolicy, Rounding},
+};
+
+/// Waits before a page's second and third call after transient failures; then it fails.
+const BACKOFF: [Duration; 2] = [Duration::from_secs(1), Duration::from_secs(5)];
+
+/// How crawl pages are retried: back a little early rather than late, the rest waited in
+/// place.
+pub const POLICY: RetryPolicy = RetryPolicy {
+    backoff: &BACKOFF,
+    rounding: Rounding::Down,
+    outage_wait: Duration::from_secs(2),
+    min_busy_wait: Duration::from_millis(250),
 };
 
 /// Failed calls of one page before it fails for good.
-pub const MAX_PAGE_FAILURES: i32 = 3;
+pub const MAX_PAGE_FAILURES: usize = BACKOFF.len() + 1;
 /// A page waits for budget in place up to this long before going through a delay queue.
 const MAX_WAIT_IN_PLACE: Duration = Duration::from_secs(5);
-/// Shortest wait for a page another worker holds.
-const MIN_BUSY_WAIT: Duration = Duration::from_millis(250);
 
 /// What a crawl page needs from its process.
 #[derive(Debug, Clone)]
@@ -55,49 +67,85 @@ pub struct CrawlContext {
     pub lease_secs: u64,
 }
 
-/// Why a page did not finish on this delivery.
-#[derive(Debug)]
-pub enum PageError {
-    /// Come back after this long: no budget, the provider throttled us, another worker holds
-    /// the page, or a transient failure's backoff.
-    Later(Duration),
-    /// The message cannot be processed at all.
-    Poison(String),
-    /// Postgres failed; the delivery goes back to the broker.
-    Store(sqlx::Error),
+/// The crawl page job.
+#[derive(Debug, Clone)]
+pub struct CrawlPageJob(pub CrawlContext);
+
+fn store(context: &'static str) -> impl Fn(sqlx::Error) -> JobError {
+    move |e| JobError::store(context, &e)
 }
 
-impl From<sqlx::Error> for PageError {
-    fn from(e: sqlx::Error) -> Self {
-        PageError::Store(e)
+fn later(wait: Duration) -> JobError {
+    JobError::Throttled {
+        until: Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default(),
     }
 }
 
-/// Handles one delivery of the crawl queue: reads it, runs the page, settles the delivery.
-pub async fn handle(ctx: CrawlContext, delivery: Delivery) {
-    let message = CrawlMessage::from_json(&delivery.data);
-    let result = match &message {
-        Ok(m) => run(&ctx, m).await,
-        Err(e) => Err(PageError::Poison(format!("unreadable crawl message: {e}"))),
-    };
-    settle(&ctx, &delivery, message.as_ref().ok(), result).await;
+#[async_trait]
+impl Job for CrawlPageJob {
+    type Message = CrawlMessage;
+    type Carry = ();
+
+    fn policy(&self) -> &RetryPolicy {
+        &POLICY
+    }
+
+    fn retries(message: &CrawlMessage) -> u32 {
+        message.retries
+    }
+
+    fn with_retries(message: &CrawlMessage, retries: u32) -> CrawlMessage {
+        CrawlMessage {
+            retries,
+            ..message.clone()
+        }
+    }
+
+    fn deadline(_: &CrawlMessage) -> Option<DateTime<Utc>> {
+        None
+    }
+
+    async fn run(&self, message: &CrawlMessage) -> Result<(), Failure<()>> {
+        run(&self.0, message).await.map_err(Failure::from)
+    }
+
+    async fn retrying(&self, _: &CrawlMessage, (): (), _: DateTime<Utc>) -> Result<(), JobError> {
+        // The page was handed back (released, or its failure recorded) before the run ended.
+        Ok(())
+    }
+
+    async fn give_up(&self, message: &CrawlMessage, why: GiveUp, (): ()) -> Result<(), JobError> {
+        let reason = match why {
+            GiveUp::Failed(reason) => reason,
+            GiveUp::Deadline => "past its deadline".into(),
+        };
+        end_page(&self.0, message, &reason)
+            .await
+            .map_err(store("failing the page"))
+    }
+
+    async fn parked(&self, message: &CrawlMessage, reason: &str) -> Result<(), JobError> {
+        // A known page that cannot run is failed, so its crawl can still end.
+        end_page(&self.0, message, reason)
+            .await
+            .map_err(store("failing the parked page"))
+    }
 }
 
-/// Runs one page to completion, or says when to try again.
+/// Runs one page to completion, or says why not now.
 #[tracing::instrument(skip_all, fields(crawl.id = %message.crawl_id, page = %message.key))]
-pub async fn run(ctx: &CrawlContext, message: &CrawlMessage) -> Result<(), PageError> {
+async fn run(ctx: &CrawlContext, message: &CrawlMessage) -> Result<(), JobError> {
     let page = match crawls::claim_page(&ctx.pool, message.crawl_id, &message.key, ctx.lease_secs)
-        .await?
+        .await
+        .map_err(store("claiming the page"))?
     {
         PageClaim::Claimed(page) => page,
         PageClaim::Finished => {
             tracing::debug!("page finished already; redelivery ignored");
             return Ok(());
         }
-        PageClaim::Leased { until } => {
-            return Err(PageError::Later(until_now(until).max(MIN_BUSY_WAIT)))
-        }
-        PageClaim::Missing => return Err(PageError::Poison("no crawl page with this key".into())),
+        PageClaim::Leased { until } => return Err(JobError::Busy { until }),
+        PageClaim::Missing => return Err(JobError::Poison("no crawl page with this key".into())),
     };
     let provider = page.provider();
     if crawler_of(ctx, provider).is_none() {
@@ -105,14 +153,16 @@ pub async fn run(ctx: &CrawlContext, message: &CrawlMessage) -> Result<(), PageE
             "{provider} is not configured on this worker (MUZE__PROVIDERS__{}__*)",
             provider.env_name()
         );
-        end_page(ctx, message, &reason).await?;
-        return Ok(());
+        return Err(JobError::Permanent(reason));
     }
+    let release = store("handing the page back");
     let fetched = match call_with_budget(ctx, provider, &page).await {
         Ok(fetched) => fetched,
         Err(wait) => {
-            crawls::release_page(&ctx.pool, message.crawl_id, &message.key).await?;
-            return Err(PageError::Later(wait));
+            crawls::release_page(&ctx.pool, message.crawl_id, &message.key)
+                .await
+                .map_err(&release)?;
+            return Err(later(wait));
         }
     };
     let label = match &fetched {
@@ -125,7 +175,9 @@ pub async fn run(ctx: &CrawlContext, message: &CrawlMessage) -> Result<(), PageE
         .increment(1);
     match fetched {
         Ok(mut found) => {
-            prune_known_tracks(ctx, &mut found.children).await?;
+            prune_known_tracks(ctx, &mut found.children)
+                .await
+                .map_err(store("reading known tracks"))?;
             let done = crawls::complete_page(
                 &ctx.pool,
                 message.crawl_id,
@@ -133,7 +185,8 @@ pub async fn run(ctx: &CrawlContext, message: &CrawlMessage) -> Result<(), PageE
                 &found.tracks,
                 &found.children,
             )
-            .await?;
+            .await
+            .map_err(store("storing the page"))?;
             metrics::counter!(muze_shared::metric_families::CRAWL_TRACKS_ADDED)
                 .increment(done.tracks_added as u64);
             publish_pages(&ctx.pool, &ctx.broker, message.crawl_id, &done.children).await;
@@ -151,8 +204,10 @@ pub async fn run(ctx: &CrawlContext, message: &CrawlMessage) -> Result<(), PageE
         Err(error) => {
             if let Some(wait) = error.throttled_for() {
                 tracing::info!(provider = %provider, error = %error, "throttled; page waits");
-                crawls::release_page(&ctx.pool, message.crawl_id, &message.key).await?;
-                return Err(PageError::Later(wait));
+                crawls::release_page(&ctx.pool, message.crawl_id, &message.key)
+                    .await
+                    .map_err(&release)?;
+                return Err(later(wait));
             }
             let retryable = matches!(
                 error,
@@ -160,17 +215,15 @@ pub async fn run(ctx: &CrawlContext, message: &CrawlMessage) -> Result<(), PageE
             );
             let reason = error.to_string();
             if !retryable {
-                end_page(ctx, message, &reason).await?;
-                return Ok(());
+                return Err(JobError::Permanent(reason));
             }
+            // Counted in the row for operators; the message counts the retries left.
             let failures =
-                crawls::record_failure(&ctx.pool, message.crawl_id, &message.key, &reason).await?;
-            if failures >= MAX_PAGE_FAILURES {
-                end_page(ctx, message, &reason).await?;
-                return Ok(());
-            }
-            tracing::info!(error = %reason, failures, "page failed; retrying later");
-            Err(PageError::Later(backoff(failures)))
+                crawls::record_failure(&ctx.pool, message.crawl_id, &message.key, &reason)
+                    .await
+                    .map_err(store("recording the failure"))?;
+            tracing::info!(error = %reason, failures, "page failed");
+            Err(JobError::Transient(reason))
         }
     }
 }
@@ -277,62 +330,13 @@ fn crawl_finished(message: &CrawlMessage, status: crawls::CrawlStatus) {
         .increment(1);
 }
 
-/// Backoff before the next try of a page that failed `failures` times.
-fn backoff(failures: i32) -> Duration {
-    Duration::from_millis(match failures {
-        ..=1 => 1_000,
-        2 => 5_000,
-        _ => 15_000,
-    })
-}
-
-fn until_now(t: DateTime<Utc>) -> Duration {
-    (t - Utc::now()).to_std().unwrap_or(Duration::ZERO)
-}
-
-/// Settles one delivery: ack, come back later through a delay queue, park, or hand back.
-async fn settle(
-    ctx: &CrawlContext,
-    delivery: &Delivery,
-    message: Option<&CrawlMessage>,
-    result: Result<(), PageError>,
-) {
-    let crawl_queues = &ctx.broker.topology().crawl;
-    let settled = match (result, message) {
-        (Ok(()), _) => Ok(()),
-        (Err(PageError::Later(wait)), Some(message)) => {
-            let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
-            // Back a little early rather than late: the page waits out the rest in place.
-            let (queue, _) = crawl_queues.delay_at_most(wait_ms);
-            ctx.broker
-                .publish(&queue, &message.to_json(), &message.message_id(), &[])
-                .await
-                .map_err(anyhow::Error::from)
-        }
-        (Err(PageError::Store(e)), _) => Err(anyhow::anyhow!("database: {e}")),
-        (Err(PageError::Poison(reason)), message) => {
-            let parked = delivery::park(&ctx.broker, &crawl_queues.parked, delivery, &reason).await;
-            if let (Ok(()), Some(m)) = (&parked, message) {
-                // A known page that cannot run is failed, so its crawl can still end.
-                if let Err(e) = end_page(ctx, m, &reason).await {
-                    tracing::warn!(error = %e, "could not fail the parked page");
-                }
-            }
-            parked
-        }
-        (Err(PageError::Later(_)), None) => Err(anyhow::anyhow!("a retry without a message")),
-    };
-    finish(delivery, settled).await;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn transient_failures_back_off_longer_each_time() {
-        assert!(backoff(1) < backoff(2));
-        assert!(backoff(2) < backoff(3));
-        assert_eq!(backoff(9), backoff(3));
+        assert!(BACKOFF.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(MAX_PAGE_FAILURES, 3);
     }
 }

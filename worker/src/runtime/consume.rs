@@ -1,15 +1,16 @@
-//! The consumer: takes deliveries from one RabbitMQ queue and runs them concurrently.
+//! The consumer: takes deliveries from one kind of job's work queue and runs them
+//! concurrently, each to its settlement.
 //!
 //! The broker's prefetch equals the concurrency, so RabbitMQ never hands this process more
-//! jobs than it runs at once; each job is acked (by its handler) only after its outcome is
-//! committed.
+//! jobs than it runs at once; each job is acked only after its outcome is committed. A job
+//! that panics is caught here and settled like any other error.
 //! A lost connection is re-established with jittered backoff and the consumer re-created.
 //! On shutdown the consumer is cancelled first (no new deliveries), then in-flight jobs finish
 //! and ack. While a consumer is subscribed its [`Subscribed`] flag is up, which the worker's
 //! `/readyz` reports.
 
 use std::{
-    future::Future,
+    panic::AssertUnwindSafe,
     sync::{
         atomic::{AtomicBool, Ordering},
         Arc,
@@ -17,15 +18,17 @@ use std::{
     time::Duration,
 };
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use lapin::{
     message::Delivery,
     options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions},
     types::FieldTable,
 };
-use muze_shared::queue::Broker;
+use muze_shared::queue::{Broker, JobMessage};
 use rand::Rng;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use super::{execute, Failure, Job, JobError};
 
 /// Longest pause between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
@@ -45,19 +48,17 @@ impl Subscribed {
     }
 }
 
-/// Consumes `queue` with `handler` (which settles each delivery) until `stop` is cancelled,
-/// then waits for in-flight jobs. `subscribed` is up while a session is subscribed.
-pub async fn run<H, F>(
+/// Consumes `job`'s work queue until `stop` is cancelled, then waits for in-flight jobs.
+/// `subscribed` is up while a session is subscribed.
+pub async fn run<J: Job>(
+    job: Arc<J>,
     broker: Arc<Broker>,
-    queue: String,
     concurrency: u16,
-    handler: H,
     stop: CancellationToken,
     subscribed: Subscribed,
-) where
-    H: Fn(Delivery) -> F + Send + Sync,
-    F: Future<Output = ()> + Send + 'static,
-{
+) {
+    let queue = J::Message::queues(broker.topology()).work.clone();
+    let handler = |delivery| handle(job.clone(), broker.clone(), delivery);
     let tracker = TaskTracker::new();
     let mut failures: u32 = 0;
     while !stop.is_cancelled() {
@@ -90,6 +91,36 @@ pub async fn run<H, F>(
     tracker.wait().await;
 }
 
+/// Reads one delivery, runs its job (a panic caught as an error) and settles it.
+async fn handle<J: Job>(job: Arc<J>, broker: Arc<Broker>, delivery: Delivery) {
+    let message = J::Message::from_json(&delivery.data);
+    let result = match &message {
+        Ok(m) => match AssertUnwindSafe(job.run(m)).catch_unwind().await {
+            Ok(result) => result,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic without a message".into());
+                tracing::error!(panic = %what, "job panicked");
+                Err(Failure::from(JobError::Panicked(what)))
+            }
+        },
+        Err(e) => Err(Failure::from(JobError::Poison(format!(
+            "unreadable message: {e}"
+        )))),
+    };
+    execute::settle(
+        job.as_ref(),
+        &broker,
+        &delivery,
+        message.as_ref().ok(),
+        result,
+    )
+    .await;
+}
+
 fn backoff(failures: u32) -> Duration {
     let base = Duration::from_millis(200u64.saturating_mul(1 << failures.min(6)));
     let capped = base.min(MAX_BACKOFF);
@@ -109,7 +140,7 @@ async fn consume_once<H, F>(
 ) -> anyhow::Result<()>
 where
     H: Fn(Delivery) -> F,
-    F: Future<Output = ()> + Send + 'static,
+    F: std::future::Future<Output = ()> + Send + 'static,
 {
     let channel = broker.channel().await?;
     channel
