@@ -2,4 +2,5 @@
 //! services Muze talks to, started privately per test so a test may stop, restart or cluster
 //! them without disturbing the others.
 
+pub mod postgres;
 pub mod redis;

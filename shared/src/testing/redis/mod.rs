@@ -9,7 +9,7 @@
 //! to install rather than letting a test pass without Redis.
 
 mod cluster;
-mod process;
+pub(crate) mod process;
 mod server;
 
 pub use cluster::PrivateRedisCluster;

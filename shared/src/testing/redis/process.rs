@@ -43,7 +43,7 @@ pub(super) fn require(binary: &str) {
 
 /// `count` distinct ports that are free on 127.0.0.1 now. Redis cannot bind port 0, so the
 /// kernel picks them for listeners that are then closed for the server to take.
-pub(super) fn free_ports(count: usize) -> Vec<u16> {
+pub(crate) fn free_ports(count: usize) -> Vec<u16> {
     let listeners: Vec<TcpListener> = (0..count)
         .map(|_| TcpListener::bind("127.0.0.1:0").expect("a free port on 127.0.0.1"))
         .collect();
@@ -54,7 +54,7 @@ pub(super) fn free_ports(count: usize) -> Vec<u16> {
 }
 
 /// A new empty directory, unique across tests and test processes.
-pub(super) fn temp_dir(kind: &str) -> PathBuf {
+pub(crate) fn temp_dir(kind: &str) -> PathBuf {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let dir = std::env::temp_dir().join(format!(
         "muze-{kind}-{}-{}",
