@@ -59,6 +59,14 @@ pub enum ApiError {
     /// 400 `invalid_wait`: `wait` is not a whole number of seconds from 0 to 30.
     #[error("The parameter `wait` must be a whole number of seconds from 0 to 30.")]
     InvalidWait,
+    /// 400 `invalid_redrive`: a re-drive of parked messages does not name exactly one valid
+    /// filter (the message says what is wrong).
+    #[error("{0}")]
+    InvalidRedrive(String),
+    /// 400 `invalid_limit`: the parked-message list's `limit` is not a whole number from 1 to
+    /// 500.
+    #[error("The parameter `limit` must be a whole number from 1 to 500.")]
+    InvalidParkedLimit,
     /// 401 `unauthorized`: no `Authorization: Bearer <key>` with a key we know.
     #[error("A valid API key is required: send `Authorization: Bearer <key>`.")]
     Unauthorized,
@@ -110,6 +118,8 @@ impl ApiError {
             | ApiError::InvalidLimit
             | ApiError::InvalidSources(_)
             | ApiError::InvalidId
+            | ApiError::InvalidRedrive(_)
+            | ApiError::InvalidParkedLimit
             | ApiError::InvalidWait => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
@@ -140,6 +150,8 @@ impl ApiError {
             ApiError::InvalidSources(_) => ErrorCode::InvalidSources,
             ApiError::InvalidId => ErrorCode::InvalidId,
             ApiError::InvalidWait => ErrorCode::InvalidWait,
+            ApiError::InvalidRedrive(_) => ErrorCode::InvalidRedrive,
+            ApiError::InvalidParkedLimit => ErrorCode::InvalidLimit,
             ApiError::Unauthorized => ErrorCode::Unauthorized,
             ApiError::Forbidden => ErrorCode::Forbidden,
             ApiError::NotFound(_) => ErrorCode::NotFound,
@@ -238,6 +250,7 @@ pub enum ErrorCode {
     InvalidSources,
     InvalidId,
     InvalidWait,
+    InvalidRedrive,
     Unauthorized,
     Forbidden,
     NotFound,
@@ -267,6 +280,7 @@ impl ErrorCode {
             ErrorCode::InvalidSources => "invalid_sources",
             ErrorCode::InvalidId => "invalid_id",
             ErrorCode::InvalidWait => "invalid_wait",
+            ErrorCode::InvalidRedrive => "invalid_redrive",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::NotFound => "not_found",

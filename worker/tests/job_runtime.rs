@@ -122,3 +122,139 @@ async fn a_search_outliving_its_lease_is_run_once_and_its_provider_called_once()
     assert_eq!(attempts.len(), 1, "{done}");
     system.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_poison_message_is_parked_with_its_reason_and_redriven_by_the_admin_api_after_a_fix() {
+    use muze_shared::{
+        db::searches::{self, NewSearch},
+        domain::{Query, ResultLimit, SearchType},
+        queue::{Route, SearchMessage},
+    };
+    const ADMIN: &str = "admin-key";
+    let system = System::start(Options {
+        extra_env: vec![("MUZE__API__ADMIN_KEYS".into(), ADMIN.into())],
+        ..Options::default()
+    })
+    .await;
+    let admin = |method: reqwest::Method, path: &str| {
+        system
+            .http
+            .request(method, format!("{}/v1/admin/parked/{path}", system.api_url))
+            .bearer_auth(ADMIN)
+    };
+    let list = || async {
+        let response = admin(reqwest::Method::GET, "search")
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(response.status(), 200);
+        response.json::<serde_json::Value>().await.expect("json")
+    };
+
+    // A message naming a search that does not exist (yet): poison.
+    let query = Query::parse("아이유 좋은 날").expect("query");
+    let message = SearchMessage {
+        search_id: uuid::Uuid::now_v7(),
+        normalized: query.normalize(),
+        query,
+        search_type: SearchType::Track,
+        limit: ResultLimit::DEFAULT,
+        deadline_at: chrono::Utc::now() + chrono::Duration::seconds(120),
+        retries: 0,
+        refresh: false,
+    };
+    let settings = system.settings();
+    let broker = Broker::connect(
+        settings.amqp.url.clone(),
+        Topology::new(&system.namespace, settings.worker.delivery_limit),
+    )
+    .await
+    .expect("broker");
+    broker.send(&message, Route::Now).await.expect("sent");
+    broker.close().await;
+    let id = message.search_id.to_string();
+
+    let waited = Instant::now();
+    let parked = loop {
+        let parked = list().await;
+        if parked["total"] == 1 {
+            break parked;
+        }
+        assert!(
+            waited.elapsed() < Duration::from_secs(20),
+            "never parked: {parked}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let entry = &parked["messages"][0];
+    assert_eq!(entry["id"], id, "{parked}");
+    assert_eq!(entry["reason"], "no search with this id", "{parked}");
+    assert!(entry["age_secs"].as_i64().is_some(), "{parked}");
+    assert!(
+        entry["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("좋은 날"),
+        "{parked}"
+    );
+    // Listing leaves the message parked.
+    assert_eq!(list().await["total"], 1);
+
+    // Refused filters, and a kind that does not exist.
+    let bad = admin(reqwest::Method::POST, "search/redrive")
+        .json(&json!({"all": true, "ids": [id]}))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(bad.status(), 400);
+    let body: serde_json::Value = bad.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "invalid_redrive", "{body}");
+    let unknown = admin(reqwest::Method::GET, "songs")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(unknown.status(), 404);
+
+    // The fix: the search's row exists now, its message accounted for.
+    let pool = system.db().await;
+    let created = searches::create_or_join(
+        &pool,
+        &NewSearch {
+            id: message.search_id,
+            query: message.query.clone(),
+            normalized: message.normalized.clone(),
+            search_type: message.search_type,
+            limit: message.limit,
+            deadline_at: message.deadline_at,
+        },
+        0,
+    )
+    .await
+    .expect("row");
+    assert_eq!(created.id(), message.search_id);
+    searches::mark_published(&pool, message.search_id)
+        .await
+        .expect("published");
+
+    let redriven = admin(reqwest::Method::POST, "search/redrive")
+        .json(&json!({"reason_contains": "No search"}))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(redriven.status(), 200);
+    let redriven: serde_json::Value = redriven.json().await.expect("json");
+    assert_eq!(redriven, json!({"redriven": 1, "kept": 0}));
+    let started = Instant::now();
+    // Answered by the re-driven message: the sweeper would republish only 10 s from now.
+    let done = system.wait_done(&id, Duration::from_secs(8)).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert!(started.elapsed() < Duration::from_secs(8));
+    assert_eq!(list().await["total"], 0);
+
+    let purged = admin(reqwest::Method::DELETE, "search")
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(purged.status(), 200);
+    system.shutdown().await;
+}

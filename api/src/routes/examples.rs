@@ -241,3 +241,33 @@ pub fn status() -> Value {
 pub fn status_page() -> Value {
     Value::String("<!doctype html><html lang=\"en\">…<title>Muze status</title>…".into())
 }
+
+/// Parked search messages, as an operator lists them.
+pub fn parked() -> Value {
+    use super::parked::{JobKind, ParkedEntry, ParkedList};
+    let parked_at = at(9);
+    json(ParkedList {
+        kind: JobKind::Search,
+        total: 1,
+        messages: vec![ParkedEntry {
+            id: SEARCH_ID.to_string(),
+            reason: "no search with this id".into(),
+            parked_at: Some(parked_at),
+            age_secs: Some(420),
+            summary: format!("search {SEARCH_ID} for \"아이유 좋은 날\""),
+        }],
+    })
+}
+
+/// A re-drive's outcome.
+pub fn redriven() -> Value {
+    json(super::parked::Redriven {
+        redriven: 3,
+        kept: 1,
+    })
+}
+
+/// A purge's outcome.
+pub fn purged() -> Value {
+    json(super::parked::Purged { purged: 4 })
+}

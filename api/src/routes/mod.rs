@@ -7,6 +7,7 @@
 //! - [`admin`] — `/v1/admin/providers`, operator endpoints.
 //! - [`crawls`] — `POST /v1/admin/crawls`, `GET /v1/admin/crawls/{id}` (new-release crawls started
 //!   by an operator).
+//! - [`parked`] — `/v1/admin/parked/{kind}`: list, re-drive and purge parked messages.
 //! - [`status`] — `GET /v1/admin/status`, everything the operators' page shows.
 //! - [`status_page`] — `GET /status`, that page (no key; it asks for one).
 //! - [`health`] — `/healthz`, `/readyz`, `/metrics`.
@@ -28,6 +29,7 @@ pub mod health;
 pub mod json_body;
 pub mod openapi;
 pub mod params;
+pub mod parked;
 pub mod search_request;
 pub mod searches;
 pub mod status;
@@ -50,5 +52,6 @@ pub fn v1() -> OpenApiRouter<AppState> {
         // `auth` requires an admin key for every path below `/v1/admin`.
         .merge(admin::router())
         .merge(crawls::router())
+        .merge(parked::router())
         .merge(status::router())
 }

@@ -32,6 +32,8 @@ pub trait JobMessage: Serialize + serde::de::DeserializeOwned + Send + Sync {
 
 /// Header on a parked message saying why it was parked.
 pub const REASON_HEADER: &str = "x-muze-parked-reason";
+/// Header on a parked message saying when it was parked (RFC 3339).
+pub const PARKED_AT_HEADER: &str = "x-muze-parked-at";
 
 /// One search job on the `search` queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

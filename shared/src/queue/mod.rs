@@ -4,8 +4,10 @@
 
 mod broker;
 mod message;
+mod parked;
 mod topology;
 
 pub use broker::{Broker, BrokerError, QueueDepths, Route};
-pub use message::{CrawlMessage, JobMessage, SearchMessage, REASON_HEADER};
+pub use message::{CrawlMessage, JobMessage, SearchMessage, PARKED_AT_HEADER, REASON_HEADER};
+pub use parked::{ParkedMessage, ParkedPage, MAX_SCAN};
 pub use topology::{JobQueues, Topology, DELAY_TIERS_MS};

@@ -15,7 +15,7 @@ use lapin::{
 };
 use muze_shared::{
     metric_families,
-    queue::{Broker, JobMessage, Route, REASON_HEADER},
+    queue::{Broker, JobMessage, Route, PARKED_AT_HEADER, REASON_HEADER},
 };
 
 use super::{decide, Action, Facts, Failure, Job, Rounding};
@@ -132,7 +132,10 @@ async fn park<J: Job>(broker: &Broker, delivery: &Delivery, reason: &str) -> any
             parked,
             &delivery.data,
             &message_id,
-            &[(REASON_HEADER, reason)],
+            &[
+                (REASON_HEADER, reason),
+                (PARKED_AT_HEADER, &Utc::now().to_rfc3339()),
+            ],
         )
         .await?;
     Ok(())
