@@ -87,6 +87,7 @@ impl JobKind {
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// How many of the oldest parked messages to show, 1 to 500 (default 50).
+    #[param(value_type = Option<u16>, minimum = 1, maximum = 500)]
     limit: Option<String>,
 }
 
@@ -171,15 +172,37 @@ pub async fn list(
     }))
 }
 
-/// Which parked messages to re-drive: exactly one of the three.
+/// Which parked messages to re-drive: exactly one of `ids`, `reason_contains` and `all`.
+/// (The document's shape; the body is read by [`Pick::parse`], which says what is wrong.)
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct RedriveRequest {
-    /// The messages with these ids (as the list shows them), at most 500.
-    pub ids: Option<Vec<String>>,
-    /// The messages whose reason contains this text (case-insensitive), 1 to 200 characters.
-    pub reason_contains: Option<String>,
-    /// Every parked message of the kind; must be `true`.
-    pub all: Option<bool>,
+#[serde(untagged)]
+pub enum RedriveRequest {
+    Ids(RedriveIds),
+    Reason(RedriveReason),
+    All(RedriveAll),
+}
+
+/// The messages with these ids, as the list shows them.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedriveIds {
+    #[schema(min_items = 1, max_items = 500)]
+    pub ids: Vec<String>,
+}
+
+/// The messages whose reason contains this text (case-insensitive).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedriveReason {
+    #[schema(min_length = 1, max_length = 200)]
+    pub reason_contains: String,
+}
+
+/// Every parked message of the kind (`false` moves none).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedriveAll {
+    pub all: bool,
 }
 
 const REDRIVE_FIELDS: [&str; 3] = ["ids", "reason_contains", "all"];
@@ -191,6 +214,7 @@ enum Pick {
     Ids(Vec<String>),
     ReasonContains(String),
     All,
+    None,
 }
 
 impl Pick {
@@ -207,14 +231,16 @@ impl Pick {
             ("ids", Value::Array(items)) if !items.is_empty() && items.len() <= MAX_LIST => items
                 .into_iter()
                 .map(|item| match item {
-                    Value::String(id) if !id.is_empty() && id.len() <= 300 => Ok(id),
-                    _ => Err(invalid("Each of `ids` must be a message id as listed.")),
+                    Value::String(id) => Ok(id),
+                    _ => Err(invalid(
+                        "Each of `ids` must be a message id (a text) as listed.",
+                    )),
                 })
                 .collect::<Result<_, _>>()
                 .map(Pick::Ids),
             ("ids", _) => Err(invalid("`ids` must be a list of 1 to 500 message ids.")),
             ("reason_contains", Value::String(text))
-                if !text.trim().is_empty() && text.chars().count() <= 200 =>
+                if !text.is_empty() && text.chars().count() <= 200 =>
             {
                 Ok(Pick::ReasonContains(text.to_lowercase()))
             }
@@ -222,7 +248,10 @@ impl Pick {
                 "`reason_contains` must be a text of 1 to 200 characters.",
             )),
             ("all", Value::Bool(true)) => Ok(Pick::All),
-            _ => Err(invalid("`all` must be `true`.")),
+            ("all", Value::Bool(false)) => Ok(Pick::None),
+            _ => Err(invalid(
+                "`all` must be `true` (or `false`, which moves none).",
+            )),
         }
     }
 
@@ -231,6 +260,7 @@ impl Pick {
             Pick::Ids(ids) => ids.contains(&message.message_id),
             Pick::ReasonContains(text) => message.reason.to_lowercase().contains(text),
             Pick::All => true,
+            Pick::None => false,
         }
     }
 }
@@ -251,7 +281,8 @@ pub struct Redriven {
     operation_id = "redrive_parked",
     tag = "admin",
     params(("kind" = String, Path, description = "`search` or `crawl`")),
-    request_body(content = RedriveRequest, content_type = "application/json"),
+    request_body(content = RedriveRequest, content_type = "application/json",
+        description = "Exactly one of `ids`, `reason_contains` and `all`."),
     responses(
         (status = 200, description = "How many moved and how many stayed", body = Redriven,
             example = super::examples::redriven),
@@ -339,10 +370,11 @@ mod tests {
         assert_eq!(Pick::parse(br#"{"all":true}"#).ok(), Some(Pick::All));
         assert_eq!(code(br#"{}"#), "invalid_redrive");
         assert_eq!(code(br#"{"all":true,"ids":["a"]}"#), "invalid_redrive");
-        assert_eq!(code(br#"{"all":false}"#), "invalid_redrive");
+        assert_eq!(Pick::parse(br#"{"all":false}"#).ok(), Some(Pick::None));
+        assert_eq!(code(br#"{"all":1}"#), "invalid_redrive");
         assert_eq!(code(br#"{"ids":[]}"#), "invalid_redrive");
         assert_eq!(code(br#"{"ids":[1]}"#), "invalid_redrive");
-        assert_eq!(code(br#"{"reason_contains":" "}"#), "invalid_redrive");
+        assert_eq!(code(br#"{"reason_contains":""}"#), "invalid_redrive");
         assert_eq!(code(br#"{"every":true}"#), "unknown_field");
         assert_eq!(code(b"[]"), "invalid_json");
     }
