@@ -169,3 +169,81 @@ async fn postgres_stopped_for_90_s_under_load_parks_nothing_and_answers_or_expir
         .shutdown()
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rabbitmq_restarted_consumers_come_back_without_a_worker_restart() {
+    use muze_shared::testing::rabbitmq::PrivateRabbitMq;
+    let rabbit = tokio::task::spawn_blocking(PrivateRabbitMq::start)
+        .await
+        .expect("rabbitmq");
+    let system = System::start(Options {
+        workers: 1,
+        extra_env: vec![("MUZE__AMQP__URL".into(), rabbit.url())],
+        ..Options::default()
+    })
+    .await;
+    let queries = catalog_queries(2);
+    let first = system.search(&queries[0]).await;
+    let done = system.wait_done(&first, Duration::from_secs(20)).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+
+    let mut rabbit = tokio::task::spawn_blocking(move || {
+        let mut rabbit = rabbit;
+        rabbit.stop();
+        rabbit
+    })
+    .await
+    .expect("stop");
+    let mut not_ready = false;
+    for _ in 0..50 {
+        if readyz(&system).await == 503 {
+            not_ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(not_ready, "the worker is not ready without its broker");
+    rabbit = tokio::task::spawn_blocking(move || {
+        rabbit.start_again();
+        rabbit
+    })
+    .await
+    .expect("start");
+    let restarted = Instant::now();
+
+    // The same worker process subscribes again: ready, and a consumer on each work queue.
+    let settings = system.settings();
+    let topology = Topology::new(&system.namespace, settings.worker.delivery_limit);
+    loop {
+        let consumers = match Broker::connect(settings.amqp.url.clone(), topology.clone()).await {
+            Ok(broker) => {
+                let search = broker
+                    .queue_depths(&topology.search)
+                    .await
+                    .map(|d| d.consumers);
+                let crawl = broker
+                    .queue_depths(&topology.crawl)
+                    .await
+                    .map(|d| d.consumers);
+                broker.close().await;
+                (search.unwrap_or(0), crawl.unwrap_or(0))
+            }
+            Err(_) => (0, 0),
+        };
+        if consumers == (1, 1) && readyz(&system).await == 200 {
+            break;
+        }
+        assert!(
+            restarted.elapsed() < Duration::from_secs(30),
+            "consumers {consumers:?} 30 s after RabbitMQ came back"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let back = restarted.elapsed();
+    let second = system.search(&queries[1]).await;
+    let done = system.wait_done(&second, Duration::from_secs(20)).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    eprintln!("consumers back and ready {back:?} after RabbitMQ was");
+    system.shutdown().await;
+    drop(rabbit);
+}

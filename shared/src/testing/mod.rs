@@ -3,4 +3,5 @@
 //! them without disturbing the others.
 
 pub mod postgres;
+pub mod rabbitmq;
 pub mod redis;
