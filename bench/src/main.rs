@@ -5,6 +5,7 @@
 
 mod catalog_hits;
 mod crawl;
+mod faults;
 mod independence;
 mod latency;
 mod limiter;
@@ -42,6 +43,9 @@ enum Command {
     Crawl(crawl::Args),
     /// How often a song's key is one edit from another song's, by key length.
     NearKeys(near_keys::Args),
+    /// A steady load through a worker SIGKILL, RabbitMQ, Redis and Postgres restarts and a
+    /// provider answering garbage: accepted, succeeded, failed, lost, duplicated, recovery.
+    Faults(faults::Args),
 }
 
 #[tokio::main]
@@ -55,5 +59,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Independence(args) => independence::run(args).await,
         Command::Crawl(args) => crawl::run(args).await,
         Command::NearKeys(args) => near_keys::run(args).await,
+        Command::Faults(args) => faults::run(args).await,
     }
 }

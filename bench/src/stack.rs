@@ -24,6 +24,8 @@ pub struct Stack {
     pub sim_url: String,
     pub namespace: String,
     children: Vec<Child>,
+    /// The binary each child runs, by position in `children`.
+    names: Vec<String>,
     env: Vec<(String, String)>,
 }
 
@@ -120,6 +122,7 @@ impl Stack {
             sim_url: sim_url.clone(),
             namespace,
             children: Vec::new(),
+            names: Vec::new(),
             env,
         };
         let bind = format!("127.0.0.1:{sim_port}");
@@ -166,7 +169,29 @@ impl Stack {
             .spawn()
             .with_context(|| format!("starting {name}"))?;
         self.children.push(child);
+        self.names.push(name.to_string());
         Ok(())
+    }
+
+    /// Starts one more worker.
+    pub fn spawn_worker(&mut self) -> anyhow::Result<()> {
+        self.spawn("muze-worker", &[])
+    }
+
+    /// SIGKILLs the newest worker (no chance to finish or hand back its jobs); returns its pid.
+    pub fn kill_worker(&mut self) -> anyhow::Result<u32> {
+        let at = self
+            .names
+            .iter()
+            .rposition(|n| n == "muze-worker")
+            .context("no worker to kill")?;
+        let mut child = self.children.remove(at);
+        self.names.remove(at);
+        let pid = child.id();
+        let killed = child.kill();
+        child.wait()?;
+        killed?;
+        Ok(pid)
     }
 }
 
