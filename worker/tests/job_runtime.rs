@@ -7,7 +7,6 @@ mod support;
 use std::time::{Duration, Instant};
 
 use lapin::options::QueuePurgeOptions;
-use muze_shared::queue::{Broker, Topology};
 use serde_json::json;
 use support::{Options, System};
 
@@ -43,13 +42,7 @@ async fn a_search_whose_message_is_lost_after_publish_is_answered_before_its_dea
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // ... and then lost it.
-    let settings = system.settings();
-    let broker = Broker::connect(
-        settings.amqp.url.clone(),
-        Topology::new(&system.namespace, settings.worker.delivery_limit),
-    )
-    .await
-    .expect("broker");
+    let broker = system.broker().await;
     let channel = broker.channel().await.expect("channel");
     let purged = channel
         .queue_purge(
@@ -163,13 +156,7 @@ async fn a_poison_message_is_parked_with_its_reason_and_redriven_by_the_admin_ap
         retries: 0,
         refresh: false,
     };
-    let settings = system.settings();
-    let broker = Broker::connect(
-        settings.amqp.url.clone(),
-        Topology::new(&system.namespace, settings.worker.delivery_limit),
-    )
-    .await
-    .expect("broker");
+    let broker = system.broker().await;
     broker.send(&message, Route::Now).await.expect("sent");
     broker.close().await;
     let id = message.search_id.to_string();

@@ -143,13 +143,7 @@ async fn postgres_stopped_for_90_s_under_load_parks_nothing_and_answers_or_expir
             _ => panic!("a search accepted {at:?} the outage ended {done}"),
         }
     }
-    let settings = system.settings();
-    let broker = Broker::connect(
-        settings.amqp.url.clone(),
-        Topology::new(&system.namespace, settings.worker.delivery_limit),
-    )
-    .await
-    .expect("broker");
+    let broker = system.broker().await;
     let depths = broker
         .queue_depths(&broker.topology().search)
         .await

@@ -84,6 +84,19 @@ fn read(delivery: &lapin::message::Delivery) -> ParkedMessage {
     }
 }
 
+/// The next parked message, held unacknowledged on `channel`.
+async fn next(
+    channel: &lapin::Channel,
+    queues: &JobQueues,
+) -> Result<Option<lapin::message::BasicGetMessage>, BrokerError> {
+    Ok(channel
+        .basic_get(
+            queues.parked.as_str().into(),
+            BasicGetOptions { no_ack: false },
+        )
+        .await?)
+}
+
 impl Broker {
     /// The oldest `limit` parked messages of one kind of job, left in place.
     pub async fn parked(
@@ -95,12 +108,7 @@ impl Broker {
         let channel = self.channel().await?;
         let mut messages = Vec::new();
         while messages.len() < limit.min(MAX_SCAN) {
-            let got = channel
-                .basic_get(
-                    queues.parked.as_str().into(),
-                    BasicGetOptions { no_ack: false },
-                )
-                .await?;
+            let got = next(&channel, queues).await?;
             let Some(got) = got else { break };
             messages.push(read(&got.delivery));
         }
@@ -121,12 +129,7 @@ impl Broker {
         let (mut moved, mut kept) = (0, 0);
         let outcome = async {
             for _ in 0..total.min(MAX_SCAN as u64) {
-                let got = channel
-                    .basic_get(
-                        queues.parked.as_str().into(),
-                        BasicGetOptions { no_ack: false },
-                    )
-                    .await?;
+                let got = next(&channel, queues).await?;
                 let Some(got) = got else { break };
                 let message = read(&got.delivery);
                 if pick(&message) {

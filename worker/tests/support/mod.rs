@@ -464,6 +464,17 @@ impl System {
         assert!(response.status().is_success(), "sim control {body}");
     }
 
+    /// A connection to this system's broker, on its namespace's queues.
+    pub async fn broker(&self) -> std::sync::Arc<muze_shared::queue::Broker> {
+        let settings = self.settings();
+        muze_shared::queue::Broker::connect(
+            settings.amqp.url.clone(),
+            muze_shared::queue::Topology::new(&self.namespace, settings.worker.delivery_limit),
+        )
+        .await
+        .expect("broker")
+    }
+
     /// A direct connection to this system's database.
     pub async fn db(&self) -> sqlx::PgPool {
         let settings = self.settings();
