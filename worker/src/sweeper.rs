@@ -97,9 +97,9 @@ async fn sweep_searches(ctx: &JobContext) -> anyhow::Result<()> {
     republish(ctx, stranded, "stranded_search").await?;
     let backlog = ctx
         .broker
-        .queue_depths(&ctx.broker.topology().search)
+        .ready_in(&ctx.broker.topology().search.work)
         .await
-        .map(|depths| depths.ready > 0)
+        .map(|ready| ready > 0)
         .unwrap_or(true);
     let lost_after = if backlog {
         LOST_IN_BACKLOG_AFTER_SECS

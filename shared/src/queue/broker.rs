@@ -268,6 +268,21 @@ impl Broker {
         })
     }
 
+    /// Messages ready in one queue, read with one passive declare on a channel of its own:
+    /// for a caller that needs one count, not every queue of a kind ([`Broker::queue_depths`]).
+    pub async fn ready_in(&self, queue: &str) -> Result<u64, BrokerError> {
+        let channel = self.channel().await?;
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..QueueDeclareOptions::default()
+        };
+        let declared = channel
+            .queue_declare(queue.into(), passive, FieldTable::default())
+            .await;
+        let _ = channel.close(200, "depth read".into()).await;
+        Ok(u64::from(declared?.message_count()))
+    }
+
     /// Deletes every queue of this namespace, messages included: for tearing down a test or
     /// benchmark namespace, never a live deployment.
     pub async fn delete_namespace_queues(&self) -> Result<(), BrokerError> {

@@ -104,7 +104,7 @@ impl Broker {
         queues: &JobQueues,
         limit: usize,
     ) -> Result<ParkedPage, BrokerError> {
-        let total = self.queue_depths(queues).await?.parked;
+        let total = self.ready_in(&queues.parked).await?;
         let channel = self.channel().await?;
         let mut messages = Vec::new();
         while messages.len() < limit.min(MAX_SCAN) {
@@ -124,7 +124,7 @@ impl Broker {
         queues: &JobQueues,
         pick: impl Fn(&ParkedMessage) -> bool,
     ) -> Result<(u64, u64), BrokerError> {
-        let total = self.queue_depths(queues).await?.parked;
+        let total = self.ready_in(&queues.parked).await?;
         let channel = self.channel().await?;
         let (mut moved, mut kept) = (0, 0);
         let outcome = async {
