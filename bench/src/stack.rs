@@ -26,8 +26,13 @@ pub struct Stack {
     children: Vec<Child>,
     /// The binary each child runs, by position in `children`.
     names: Vec<String>,
+    /// Processes started so far, numbering their log files.
+    started: usize,
     env: Vec<(String, String)>,
 }
+
+/// Names a directory that receives each process's log (stdout), one file per process.
+pub const LOGS_ENV: &str = "MUZE_BENCH_LOGS";
 
 fn binary(name: &str) -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()?;
@@ -96,7 +101,11 @@ impl Stack {
             ("MUZE__API__SEARCHES_PER_MINUTE".into(), "10000000".into()),
             ("MUZE__API__SEARCH_BURST".into(), "1000000".into()),
             ("MUZE__LOG__FORMAT".into(), "json".into()),
-            ("RUST_LOG".into(), "warn".into()),
+            // The bench's own RUST_LOG, if any, reaches every process of the stack.
+            (
+                "RUST_LOG".into(),
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            ),
             ("MUZE__SEARCH__PROVIDERS".into(), "spotify".into()),
         ];
         // Every provider of the list points at the sim, unthrottled.
@@ -123,6 +132,7 @@ impl Stack {
             namespace,
             children: Vec::new(),
             names: Vec::new(),
+            started: 0,
             env,
         };
         let bind = format!("127.0.0.1:{sim_port}");
@@ -160,11 +170,27 @@ impl Stack {
         Ok(())
     }
 
+    /// Where a new process's log goes: nowhere, or with `MUZE_BENCH_LOGS=<dir>` to
+    /// `<dir>/<binary>-<n>.log` (`n` counts the processes started), to read after a run.
+    fn log_of(&self, name: &str) -> anyhow::Result<Stdio> {
+        let Some(dir) = std::env::var_os(LOGS_ENV) else {
+            return Ok(Stdio::null());
+        };
+        let dir = PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let path = dir.join(format!("{name}-{}.log", self.started));
+        let file =
+            std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(Stdio::from(file))
+    }
+
     fn spawn(&mut self, name: &str, args: &[&str]) -> anyhow::Result<()> {
+        let log = self.log_of(name)?;
+        self.started += 1;
         let child = Command::new(binary(name)?)
             .args(args)
             .envs(self.env.iter().cloned())
-            .stdout(Stdio::null())
+            .stdout(log)
             .stderr(Stdio::inherit())
             .spawn()
             .with_context(|| format!("starting {name}"))?;

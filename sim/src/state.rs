@@ -292,8 +292,18 @@ impl SimHandle {
         let mut remaining = None;
         if let Some(limit) = &limits.limit {
             match state.window.try_admit(limit, now) {
-                Admission::Admitted { remaining: r } => remaining = Some(r),
-                Admission::Rejected { retry_after } => return Verdict::Limited { retry_after },
+                Admission::Admitted { remaining: r } => {
+                    tracing::debug!(provider = %provider, remaining = r, "call admitted");
+                    remaining = Some(r);
+                }
+                Admission::Rejected { retry_after } => {
+                    tracing::warn!(
+                        provider = %provider,
+                        limit = %limit,
+                        "call over the provider's limit: a violation"
+                    );
+                    return Verdict::Limited { retry_after };
+                }
             }
         }
         if let Some(quota) = limits.daily_quota {
