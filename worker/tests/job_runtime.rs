@@ -245,3 +245,95 @@ async fn a_poison_message_is_parked_with_its_reason_and_redriven_by_the_admin_ap
     assert_eq!(purged.status(), 200);
     system.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_message_workers_keep_dying_on_is_parked_by_the_broker_and_redriven_by_the_admin_api() {
+    use lapin::options::BasicGetOptions;
+    const ADMIN: &str = "admin-key";
+    // No worker yet: the test itself plays the workers that die holding the message.
+    let mut system = System::start(Options {
+        workers: 0,
+        extra_env: vec![("MUZE__API__ADMIN_KEYS".into(), ADMIN.into())],
+        ..Options::default()
+    })
+    .await;
+    let delivery_limit = system.settings().worker.delivery_limit;
+    let id = system.search("아이유 좋은 날").await;
+
+    // Each "worker" takes the message and dies before settling it: its channel closes and the
+    // broker takes the message back, counting the delivery. Past the limit, the broker
+    // dead-letters it to the parking queue.
+    let broker = system.broker().await;
+    let work = broker.topology().search.work.clone();
+    let mut deliveries = 0;
+    let started = Instant::now();
+    loop {
+        let channel = broker.channel().await.expect("channel");
+        let got = channel
+            .basic_get(work.as_str().into(), BasicGetOptions { no_ack: false })
+            .await
+            .expect("basic.get");
+        let _ = channel.close(320, "worker died".into()).await;
+        if got.is_some() {
+            deliveries += 1;
+        } else if broker.ready_in(&broker.topology().search.parked).await.expect("count") == 1 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the broker never parked the message ({deliveries} deliveries)"
+        );
+    }
+    broker.close().await;
+    assert_eq!(
+        deliveries,
+        delivery_limit + 1,
+        "delivered once, then redelivered up to the limit"
+    );
+
+    let (http, api_url) = (system.http.clone(), system.api_url.clone());
+    let admin = |method: reqwest::Method, path: &str| {
+        http.request(method, format!("{api_url}/v1/admin/parked/{path}"))
+            .bearer_auth(ADMIN)
+    };
+    let parked: serde_json::Value = admin(reqwest::Method::GET, "search")
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(parked["total"], 1, "{parked}");
+    let entry = &parked["messages"][0];
+    assert_eq!(entry["id"], id, "{parked}");
+    assert!(
+        entry["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("the broker's delivery limit"),
+        "{parked}"
+    );
+
+    // The fix: a healthy worker. Re-driven by the broker's reason, the search is answered.
+    system.start_worker().await;
+    let redriven: serde_json::Value = admin(reqwest::Method::POST, "search/redrive")
+        .json(&json!({"reason_contains": "delivery limit"}))
+        .send()
+        .await
+        .expect("POST")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(redriven, json!({"redriven": 1, "kept": 0}));
+    let done = system.wait_done(&id, Duration::from_secs(30)).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let parked: serde_json::Value = admin(reqwest::Method::GET, "search")
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(parked["total"], 0, "{parked}");
+    system.shutdown().await;
+}
