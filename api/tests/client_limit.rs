@@ -5,7 +5,8 @@
 mod support;
 
 use muze_api::client_limit::{Class, ClientLimit, Rate, Verdict};
-use muze_shared::{redis_conn::Redis, testing::redis::PrivateRedisCluster};
+use muze_shared::redis_conn::Redis;
+use muze_testkit::private::redis::PrivateRedisCluster;
 use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::json;

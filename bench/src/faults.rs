@@ -19,9 +19,9 @@ use std::{
 };
 
 use anyhow::Context;
-use muze_shared::{
-    domain::{ProviderName, SearchStatus},
-    testing::{postgres::PrivatePostgres, rabbitmq::PrivateRabbitMq, redis::PrivateRedis},
+use muze_shared::domain::{ProviderName, SearchStatus};
+use muze_testkit::private::{
+    postgres::PrivatePostgres, rabbitmq::PrivateRabbitMq, redis::PrivateRedis,
 };
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
@@ -220,7 +220,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 let pid = stack.lock().await.kill_worker()?;
                 eprintln!("    killed worker {pid}");
                 tokio::time::sleep(down).await;
-                stack.lock().await.spawn_worker()?;
+                stack.lock().await.spawn_worker().await?;
             }
             Window::RabbitMqRestart | Window::RedisRestart | Window::PostgresRestart => {
                 let d = deps.clone();

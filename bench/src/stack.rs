@@ -1,5 +1,6 @@
-//! Starts the release binaries as processes: one sim, one API, N workers, on a fresh
-//! database and namespace, and stops them when dropped.
+//! Starts the release binaries as processes: one sim, one API, N workers, in a world of their
+//! own (`muze_testkit::World`: a fresh database, namespace and budgets), and stops them and
+//! removes the world when dropped.
 
 use std::{
     path::PathBuf,
@@ -9,7 +10,7 @@ use std::{
 
 use anyhow::Context;
 use muze_shared::domain::SearchView;
-use serde_json::json;
+use muze_testkit::{wait, ApiClient, World};
 
 /// The dev key the stack's API accepts.
 pub const KEY: &str = "bench-key";
@@ -28,7 +29,8 @@ pub struct Stack {
     names: Vec<String>,
     /// Processes started so far, numbering their log files.
     started: usize,
-    env: Vec<(String, String)>,
+    /// Declared last: removed after the processes are stopped.
+    world: World,
 }
 
 /// Names a directory that receives each process's log (stdout), one file per process.
@@ -83,57 +85,41 @@ impl Stack {
         extra_env: &[(&str, &str)],
         sim_args: &[&str],
     ) -> anyhow::Result<Stack> {
-        let namespace = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let mut world = World::new("bench");
         let sim_port = free_port()?;
         let api_port = free_port()?;
         let sim_url = format!("http://127.0.0.1:{sim_port}");
-        let mut env: Vec<(String, String)> = vec![
-            ("MUZE__NAMESPACE".into(), namespace.clone()),
-            (
-                "MUZE__DATABASE__URL".into(),
-                format!("postgres://postgres@127.0.0.1:5432/muze_{namespace}"),
-            ),
-            ("MUZE__API__BIND".into(), format!("127.0.0.1:{api_port}")),
-            ("MUZE__API__KEYS".into(), KEY.into()),
-            ("MUZE__API__REQUESTS_PER_MINUTE".into(), "10000000".into()),
-            ("MUZE__API__REQUEST_BURST".into(), "1000000".into()),
+        for (key, value) in [
+            ("MUZE__API__BIND", format!("127.0.0.1:{api_port}")),
+            ("MUZE__API__KEYS", KEY.into()),
+            ("MUZE__API__REQUESTS_PER_MINUTE", "10000000".into()),
+            ("MUZE__API__REQUEST_BURST", "1000000".into()),
             // Benchmarks measure the pipeline, not the per-key allowance of upstream searches.
-            ("MUZE__API__SEARCHES_PER_MINUTE".into(), "10000000".into()),
-            ("MUZE__API__SEARCH_BURST".into(), "1000000".into()),
-            ("MUZE__LOG__FORMAT".into(), "json".into()),
+            ("MUZE__API__SEARCHES_PER_MINUTE", "10000000".into()),
+            ("MUZE__API__SEARCH_BURST", "1000000".into()),
+            ("MUZE__LOG__FORMAT", "json".into()),
             // The bench's own RUST_LOG, if any, reaches every process of the stack.
             (
-                "RUST_LOG".into(),
+                "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
             ),
-            ("MUZE__SEARCH__PROVIDERS".into(), "spotify".into()),
-        ];
+            ("MUZE__SEARCH__PROVIDERS", "spotify".into()),
+        ] {
+            world.set(key, value);
+        }
         // Every provider of the list points at the sim, unthrottled.
-        env.extend(
-            muze_shared::domain::ProviderName::ALL
-                .into_iter()
-                .flat_map(|p| p.sim_env(&sim_url, "1000000/30s")),
-        );
-        // Budgets belong to credentials; each run spends a budget of its own.
-        env.extend(muze_shared::domain::ProviderName::ALL.map(|p| {
-            (
-                format!("MUZE__PROVIDERS__{}__BUDGET_KEY", p.env_name()),
-                namespace.clone(),
-            )
-        }));
-        env.extend(
-            extra_env
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.replace(SIM_URL, &sim_url))),
-        );
+        world.point_at_sim(&sim_url, "1000000/30s");
+        for (key, value) in extra_env {
+            world.set(key, value.replace(SIM_URL, &sim_url));
+        }
         let mut stack = Stack {
             api_url: format!("http://127.0.0.1:{api_port}"),
             sim_url: sim_url.clone(),
-            namespace,
+            namespace: world.namespace().to_string(),
             children: Vec::new(),
             names: Vec::new(),
             started: 0,
-            env,
+            world,
         };
         let bind = format!("127.0.0.1:{sim_port}");
         let latency = sim_latency_ms.to_string();
@@ -148,26 +134,9 @@ impl Stack {
             .await
             .context("api")?;
         for _ in 0..workers {
-            stack.spawn("muze-worker", &[])?;
+            stack.spawn_worker().await?;
         }
-        // Workers connect and declare their consumers.
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        stack.ensure_running()?;
         Ok(stack)
-    }
-
-    /// Fails if a process of the stack has exited (it said why on stderr): a benchmark would
-    /// otherwise wait forever for searches nobody works on.
-    pub fn ensure_running(&mut self) -> anyhow::Result<()> {
-        for child in &mut self.children {
-            if let Some(status) = child.try_wait()? {
-                anyhow::bail!(
-                    "a process of the stack (pid {}) exited: {status}",
-                    child.id()
-                );
-            }
-        }
-        Ok(())
     }
 
     /// Where a new process's log goes: nowhere, or with `MUZE_BENCH_LOGS=<dir>` to
@@ -185,11 +154,21 @@ impl Stack {
     }
 
     fn spawn(&mut self, name: &str, args: &[&str]) -> anyhow::Result<()> {
+        self.spawn_with(name, args, &[])
+    }
+
+    fn spawn_with(
+        &mut self,
+        name: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<()> {
         let log = self.log_of(name)?;
         self.started += 1;
         let child = Command::new(binary(name)?)
             .args(args)
-            .envs(self.env.iter().cloned())
+            .envs(self.world.env().iter().cloned())
+            .envs(env.iter().copied())
             .stdout(log)
             .stderr(Stdio::inherit())
             .spawn()
@@ -199,9 +178,26 @@ impl Stack {
         Ok(())
     }
 
-    /// Starts one more worker.
-    pub fn spawn_worker(&mut self) -> anyhow::Result<()> {
-        self.spawn("muze-worker", &[])
+    /// Starts one more worker and waits until it is ready: connected, its consumers on
+    /// their queues (its `/readyz` answers 200).
+    pub async fn spawn_worker(&mut self) -> anyhow::Result<()> {
+        let ops = format!("127.0.0.1:{}", free_port()?);
+        self.spawn_with("muze-worker", &[], &[("MUZE__WORKER__METRICS_BIND", &ops)])?;
+        let child = self
+            .children
+            .last_mut()
+            .context("the worker just started")?;
+        wait::ready(
+            &format!("http://{ops}/readyz"),
+            Duration::from_secs(60),
+            || match child.try_wait() {
+                Ok(Some(status)) => Err(format!("the worker exited: {status}")),
+                _ => Ok(()),
+            },
+        )
+        .await
+        .map_err(anyhow::Error::msg)
+        .context("muze-worker")
     }
 
     /// SIGKILLs the newest worker (no chance to finish or hand back its jobs); returns its pid.
@@ -222,19 +218,14 @@ impl Stack {
 }
 
 async fn wait_ok(url: &str) -> anyhow::Result<()> {
-    for _ in 0..100 {
-        if reqwest::get(url)
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("{url} did not answer")
+    wait::ready(url, Duration::from_secs(10), || Ok(()))
+        .await
+        .map_err(anyhow::Error::msg)
 }
 
 impl Drop for Stack {
+    /// Stops every process (SIGTERM, then waits); the world then removes the run's queues,
+    /// budgets and database as it drops.
     fn drop(&mut self) {
         for child in &mut self.children {
             let _ = Command::new("kill")
@@ -244,89 +235,21 @@ impl Drop for Stack {
         for child in &mut self.children {
             let _ = child.wait();
         }
-        self.teardown();
     }
 }
 
-impl Stack {
-    /// Deletes the run's queues, budgets and database, so repeated runs leave nothing behind. Runs on a
-    /// thread of its own: it is called from `drop`, possibly inside the benchmark's runtime.
-    fn teardown(&self) {
-        let env = self.env.clone();
-        let namespace = self.namespace.clone();
-        let _ = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            runtime.block_on(async move {
-                let Ok(settings) = muze_shared::Settings::load_from(None, env) else {
-                    return;
-                };
-                let topology = muze_shared::queue::Topology::new(
-                    &settings.namespace,
-                    settings.worker.delivery_limit,
-                );
-                if let Ok(broker) =
-                    muze_shared::queue::Broker::connect(settings.amqp.url.clone(), topology).await
-                {
-                    let _ = broker.delete_namespace_queues().await;
-                    broker.close().await;
-                }
-                if let (Ok(redis), Ok(pool)) = (
-                    muze_shared::redis_conn::Redis::connect(&settings.redis.url).await,
-                    muze_shared::db::connect(&settings.database.url, 1).await,
-                ) {
-                    let limiter = muze_shared::rate_limit::RateLimiter::new(&settings, redis, pool);
-                    for p in muze_shared::domain::ProviderName::ALL {
-                        let _ = limiter.forget(p).await;
-                    }
-                }
-            });
-            let _ = Command::new("psql")
-                .args(["-h", "127.0.0.1", "-U", "postgres", "-q", "-c"])
-                .arg(format!(
-                    "DROP DATABASE IF EXISTS \"muze_{namespace}\" WITH (FORCE)"
-                ))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        })
-        .join();
-    }
-}
-
-/// POST, then long-poll until the search is final.
+/// POST, then long-poll until the search is final, with the stack's key.
 pub async fn search_until_final(
     client: &reqwest::Client,
     api: &str,
     query: &str,
 ) -> anyhow::Result<SearchView> {
-    let mut view: SearchView = client
-        .post(format!("{api}/v1/searches"))
-        .bearer_auth(KEY)
-        .json(&json!({ "query": query }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    while !view.status.is_final() {
-        view = client
-            .get(format!("{api}/v1/searches/{}?wait=30", view.id))
-            .bearer_auth(KEY)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-    }
-    Ok(view)
+    ApiClient::with_http(api, KEY, client.clone())
+        .search_until_final(query)
+        .await
 }
 
 /// Distinct "title artist" queries, one per song of the sim's default catalog, in catalog order.
 pub fn song_queries() -> Vec<String> {
-    muze_sim::catalog::Catalog::generate(42, 3000).title_artist_queries()
+    muze_testkit::catalog_queries(usize::MAX)
 }

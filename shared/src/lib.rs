@@ -9,7 +9,6 @@
 //! - [`cron`]: cron schedules with seconds in a time zone, DST-correct.
 //! - [`redis_conn`], [`telemetry`], [`shutdown`]: process plumbing; [`metric_families`]: every
 //!   metric's name and HELP text.
-//! - `testing` (cargo feature `test-support`): private Redis servers and clusters for tests.
 //!
 //! Errors: each module has its own `thiserror` enum; binaries wrap them with `anyhow` context.
 
@@ -27,7 +26,5 @@ pub mod rate_limit;
 pub mod redis_conn;
 pub mod shutdown;
 pub mod telemetry;
-#[cfg(feature = "test-support")]
-pub mod testing;
 
 pub use config::Settings;

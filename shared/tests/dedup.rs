@@ -2,69 +2,34 @@
 //! providers, by several jobs at once, is one track with one link per provider id. Every test
 //! has its own database, dropped at the end.
 
-use std::{panic::AssertUnwindSafe, sync::Arc, time::Duration};
-
-use futures::FutureExt;
+use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
 use muze_shared::{
     db::{
-        self,
         searches::{self, Claim, Enqueued, Finish, NewSearch},
         tracks,
     },
     domain::{ProviderName, ProviderTrack, Query, ResultLimit, SearchType},
 };
-use secrecy::SecretString;
-use sqlx::{Connection, PgPool};
+use muze_testkit::World;
+use sqlx::PgPool;
 use uuid::Uuid;
 
 const CHANNEL: &str = "dedup-test.search_done";
 
-/// A fresh, migrated database; dropped by [`TestDb::drop_db`].
-struct TestDb {
-    name: String,
-    pool: PgPool,
-}
-
-/// Runs `test` against a fresh database and drops the database afterwards, also when the
-/// test panics.
+/// Runs `test` against a fresh database of its own, removed afterwards (by the world's drop
+/// when the test panics).
 async fn with_db<F, Fut>(test: F)
 where
     F: FnOnce(PgPool) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let db = TestDb::create().await;
-    let outcome = AssertUnwindSafe(test(db.pool.clone())).catch_unwind().await;
-    db.drop_db().await;
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
-}
-
-impl TestDb {
-    async fn create() -> TestDb {
-        let name = format!("muze_test_{}", Uuid::new_v4().simple());
-        let url = SecretString::from(format!("postgres://postgres@127.0.0.1:5432/{name}"));
-        let pool = db::connect(&url, 25).await.expect("database ready");
-        TestDb { name, pool }
-    }
-
-    /// Best effort: a failure to drop leaves a stray test database, not a failed test.
-    async fn drop_db(self) {
-        self.pool.close().await;
-        if let Ok(mut admin) =
-            sqlx::PgConnection::connect("postgres://postgres@127.0.0.1:5432/postgres").await
-        {
-            let _ = sqlx::query(&format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut admin)
-            .await;
-            let _ = admin.close().await;
-        }
-    }
+    let world = World::new("tdedup");
+    let pool = world.pool(25).await;
+    test(pool.clone()).await;
+    pool.close().await;
+    world.teardown().await;
 }
 
 /// A claimed (running) search job for `text`.

@@ -2,7 +2,7 @@
 //! their hash tag, and a handle outlives a Redis restart. (The API's per-key limit, one key per
 //! script, is tested on a cluster in `api/tests/client_limit.rs`.)
 //!
-//! Every test starts its own private servers (`muze_shared::testing::redis`), so they may be
+//! Every test starts its own private servers (`muze_testkit::private::redis`), so they may be
 //! killed and restarted freely.
 
 use std::{
@@ -10,10 +10,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use muze_shared::{
-    redis_conn::Redis,
-    testing::redis::{PrivateRedis, PrivateRedisCluster},
-};
+use muze_shared::redis_conn::Redis;
+use muze_testkit::private::redis::{PrivateRedis, PrivateRedisCluster};
 use redis::{aio::MultiplexedConnection, RedisResult};
 use secrecy::SecretString;
 

@@ -118,7 +118,7 @@ async fn a_crawl_whose_worker_is_killed_completes_without_duplicates() {
         .await;
     let pool = system.db().await;
     let songs = system.add_releases(5, 6).await;
-    let worker = system.spawn_worker_process();
+    let worker = system.spawn_worker_process().await;
     let crawl = system.start_crawl(&pool).await;
 
     // Kill the worker once part of the crawl is done, with pages in flight.
@@ -139,7 +139,7 @@ async fn a_crawl_whose_worker_is_killed_completes_without_duplicates() {
     system.kill_process(worker);
     let at_kill = system.wait_crawl(&pool, crawl, Duration::ZERO).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    system.spawn_worker_process();
+    system.spawn_worker_process().await;
 
     let view = system.wait_crawl(&pool, crawl, CRAWL_TIMEOUT).await;
     assert_eq!(view.status, CrawlStatus::Succeeded, "{view:?}");

@@ -7,8 +7,9 @@ mod support;
 use std::time::Duration;
 
 use muze_shared::db::crawls::CrawlStatus;
+use muze_testkit::catalog_queries;
 use serde_json::json;
-use support::{catalog_queries, Options, System};
+use support::{Options, System};
 
 /// The Prometheus counter `name` with exactly these labels, or 0 if it was never incremented.
 fn counter(metrics: &str, name: &str, labels: &str) -> u64 {

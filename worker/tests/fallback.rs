@@ -7,9 +7,10 @@ mod support;
 use std::time::{Duration, Instant};
 
 use muze_shared::domain::ProviderName;
+use muze_testkit::catalog_queries;
 use muze_worker::jobs::search::MAX_TRANSIENT_RETRIES;
 use serde_json::{json, Value};
-use support::{catalog_queries, Options, System};
+use support::{Options, System};
 
 const DONE: Duration = Duration::from_secs(30);
 const SPOTIFY_SEARCH: &str = "/v1/search";

@@ -276,7 +276,12 @@ async fn a_message_workers_keep_dying_on_is_parked_by_the_broker_and_redriven_by
         let _ = channel.close(320, "worker died".into()).await;
         if got.is_some() {
             deliveries += 1;
-        } else if broker.ready_in(&broker.topology().search.parked).await.expect("count") == 1 {
+        } else if broker
+            .ready_in(&broker.topology().search.parked)
+            .await
+            .expect("count")
+            == 1
+        {
             break;
         }
         assert!(

@@ -7,9 +7,10 @@ mod support;
 
 use std::time::Duration;
 
-use muze_shared::testing::redis::{PrivateRedis, PrivateRedisCluster};
+use muze_testkit::catalog_queries;
+use muze_testkit::private::redis::{PrivateRedis, PrivateRedisCluster};
 use serde_json::{json, Value};
-use support::{catalog_queries, demand, spotify_searches, Options, System};
+use support::{demand, spotify_searches, Options, System};
 
 const ADMIN_KEY: &str = "test-admin-key";
 
@@ -44,7 +45,7 @@ async fn strict_window_system(workers: usize, extra_env: Vec<(String, String)>) 
         )
         .await;
     for _ in 0..workers {
-        system.spawn_worker_process();
+        system.spawn_worker_process().await;
     }
     system
 }
@@ -66,7 +67,6 @@ async fn four_worker_processes_never_exceed_a_strict_window_when_calls_arrive_la
             json!({"arrival": {"jitter_ms": 200, "slow_percent": 10, "slow_min_ms": 750, "slow_max_ms": 1500}}),
         )
         .await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
     let queries = catalog_queries(400);
 
     // 12 searches a second against 4 a second of budget, for four windows.
@@ -165,9 +165,8 @@ async fn two_namespaces_with_one_spotify_client_id_share_one_budget() {
         )
         .await;
     let mut production = System::start_beside(options(), &staging).await;
-    staging.spawn_worker_process();
-    production.spawn_worker_process();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    staging.spawn_worker_process().await;
+    production.spawn_worker_process().await;
     let queries = catalog_queries(200);
 
     // Each deployment alone asks for 1.5 times the whole budget.
@@ -195,7 +194,6 @@ async fn two_namespaces_with_one_spotify_client_id_share_one_budget() {
 async fn two_workers_on_a_redis_cluster_never_exceed_a_strict_window() {
     let cluster = PrivateRedisCluster::start(3);
     let system = strict_window_system(2, vec![("MUZE__REDIS__URL".into(), cluster.urls())]).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
     let queries = catalog_queries(200);
 
     let ids = demand(&system, &queries, 12, 15).await;

@@ -7,8 +7,9 @@ mod support;
 
 use std::time::Duration;
 
+use muze_testkit::catalog_queries;
 use serde_json::Value;
-use support::{catalog_queries, demand, spotify_searches, Options, System};
+use support::{demand, spotify_searches, Options, System};
 
 const ADMIN_KEY: &str = "test-admin-key";
 
@@ -70,7 +71,7 @@ async fn an_operator_adds_a_worker_and_raises_spotifys_limit_by_following_the_gu
     .await;
     // The plan as it was: 20 calls per 5 s, enforced by the provider.
     system.sim_limit("spotify", 20, 5_000).await;
-    let old_worker = system.spawn_worker_process();
+    let old_worker = system.spawn_worker_process().await;
     let status = eventually(&system, Duration::from_secs(30), |s| {
         search_consumers(s) == 1
     })
@@ -79,7 +80,7 @@ async fn an_operator_adds_a_worker_and_raises_spotifys_limit_by_following_the_gu
 
     // "Adding a worker": start one more with the same environment; the status page's search
     // queue shows one more consumer.
-    let added = system.spawn_worker_process();
+    let added = system.spawn_worker_process().await;
     let status = eventually(&system, Duration::from_secs(30), |s| {
         search_consumers(s) == 2
     })
@@ -94,7 +95,10 @@ async fn an_operator_adds_a_worker_and_raises_spotifys_limit_by_following_the_gu
     // (the new ones start, the old ones stop), restart the API.
     system.sim_limit("spotify", 30, 5_000).await;
     system.set_env("MUZE__PROVIDERS__SPOTIFY__RATE_LIMIT", "30/5s");
-    let new_workers = [system.spawn_worker_process(), system.spawn_worker_process()];
+    let new_workers = [
+        system.spawn_worker_process().await,
+        system.spawn_worker_process().await,
+    ];
     assert!(
         system.terminate_process(old_worker),
         "the old worker stops cleanly"

@@ -7,12 +7,11 @@ mod support;
 
 use std::{sync::Arc, time::Duration};
 
-use muze_shared::{
-    queue::{Broker, Topology},
-    testing::postgres::PrivatePostgres,
-};
+use muze_shared::queue::{Broker, Topology};
+use muze_testkit::catalog_queries;
+use muze_testkit::private::postgres::PrivatePostgres;
 use serde_json::{json, Value};
-use support::{catalog_queries, Options, System};
+use support::{Options, System};
 use tokio::{sync::Mutex, time::Instant};
 
 /// How long Postgres stays down.
@@ -166,7 +165,7 @@ async fn postgres_stopped_for_90_s_under_load_parks_nothing_and_answers_or_expir
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rabbitmq_restarted_consumers_come_back_without_a_worker_restart() {
-    use muze_shared::testing::rabbitmq::PrivateRabbitMq;
+    use muze_testkit::private::rabbitmq::PrivateRabbitMq;
     let rabbit = tokio::task::spawn_blocking(PrivateRabbitMq::start)
         .await
         .expect("rabbitmq");

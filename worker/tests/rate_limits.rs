@@ -12,8 +12,9 @@ use muze_shared::{
     domain::ProviderName,
     rate_limit::{Decision, Outcome, Priority},
 };
+use muze_testkit::catalog_queries;
 use serde_json::json;
-use support::{catalog_queries, demand, spotify_searches, Options, System};
+use support::{demand, spotify_searches, Options, System};
 
 /// Runs 4 worker processes against a sim window of 40 calls / 10 s with demand at 3× that for
 /// three windows; returns (calls admitted in the three windows, violations).
@@ -39,9 +40,8 @@ async fn four_workers_at_three_times_the_budget(mode: &str) -> (u64, u64) {
         )
         .await;
     for _ in 0..4 {
-        system.spawn_worker_process();
+        system.spawn_worker_process().await;
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
     let queries = catalog_queries(400);
 
     // 12 searches a second against 4 a second of budget, for three windows.
@@ -93,9 +93,8 @@ async fn a_429_with_retry_after_stops_every_worker_and_searches_flow_to_the_next
         ..Options::default()
     })
     .await;
-    system.spawn_worker_process();
-    system.spawn_worker_process();
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    system.spawn_worker_process().await;
+    system.spawn_worker_process().await;
     system
         .sim_control(
             "spotify",
@@ -301,9 +300,8 @@ async fn redis_stopped_mid_load_pauses_calls_loses_no_job_and_the_fleet_resumes(
             json!({"limit": {"calls": 20, "window_ms": 5_000}}),
         )
         .await;
-    system.spawn_worker_process();
-    system.spawn_worker_process();
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    system.spawn_worker_process().await;
+    system.spawn_worker_process().await;
     let queries = catalog_queries(60);
 
     let load = demand(&system, &queries, 3, 20);

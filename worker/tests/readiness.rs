@@ -7,7 +7,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use lapin::options::QueueDeleteOptions;
-use muze_shared::testing::redis::PrivateRedis;
+use muze_testkit::private::redis::PrivateRedis;
 use serde_json::Value;
 use support::{Options, System};
 

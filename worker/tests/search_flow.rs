@@ -8,8 +8,9 @@ use muze_shared::{
     domain::{NormalizedQuery, Query, ResultLimit, SearchType},
     queue::{Broker, JobMessage, SearchMessage, Topology},
 };
+use muze_testkit::catalog_queries;
 use serde_json::json;
-use support::{catalog_queries, Options, System};
+use support::{Options, System};
 
 const DONE: Duration = Duration::from_secs(30);
 
@@ -149,7 +150,7 @@ async fn a_worker_stopped_with_sigterm_mid_load_loses_no_job() {
         ..Options::default()
     })
     .await;
-    let first = system.spawn_worker_process();
+    let first = system.spawn_worker_process().await;
     let queries = catalog_queries(40);
     let mut ids = Vec::new();
     for q in &queries {
@@ -178,7 +179,7 @@ async fn a_worker_stopped_with_sigterm_mid_load_loses_no_job() {
         "stopped mid-load: {finished_by_first} done"
     );
 
-    system.spawn_worker_process();
+    system.spawn_worker_process().await;
     for id in &ids {
         let done = system.wait_done(id, Duration::from_secs(60)).await;
         assert_eq!(done["status"], "succeeded", "{done}");
@@ -193,8 +194,8 @@ async fn two_namespaces_on_one_broker_do_not_see_each_others_jobs() {
         ..Options::default()
     })
     .await;
-    a.spawn_worker_process();
-    a.spawn_worker_process();
+    a.spawn_worker_process().await;
+    a.spawn_worker_process().await;
     let b = System::start(Options::default()).await;
     assert_ne!(a.namespace, b.namespace);
 

@@ -1,34 +1,28 @@
 //! A real `muze-api` for each test, against the real Postgres, Redis and RabbitMQ.
 //!
-//! Every [`TestApp`] gets its own database (`muze_test_<uuid>`, created by `db::connect`
-//! itself), its own namespace (queues, Redis keys, notification channel) and its own port, so
-//! tests run in parallel and in any order. [`TestApp::cleanup`] stops the server and drops the
-//! database, the namespace's queues (search and crawl) and its Redis keys; a test that fails
-//! before it gets there has the same removed when its `TestApp` is dropped (synchronously, with
-//! `psql`, `rabbitmqctl` and a blocking Redis connection, since a panicking test has no runtime
-//! left to await in).
+//! Every [`TestApp`] stands in a [`World`] of its own (namespace, database, budgets; see
+//! `muze_testkit::world`) and on a port of its own, so tests run in parallel and in any order.
+//! [`TestApp::cleanup`] stops the server and tears the world down; a test that fails before it
+//! gets there has the same removed when its `TestApp` (and so its `World`) is dropped.
 //!
 //! Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use chrono::Utc;
-use lapin::{
-    options::{BasicGetOptions, QueueDeclareOptions, QueueDeleteOptions},
-    types::FieldTable,
-};
+use lapin::options::{BasicGetOptions, QueueDeleteOptions};
 use muze_api::Api;
 use muze_shared::{
     db::{self, searches},
     domain::{Attempt, AttemptOutcome, ProviderName, ProviderTrack},
-    queue::{Broker, CrawlMessage, JobMessage, SearchMessage, Topology},
+    queue::{Broker, CrawlMessage, JobMessage, SearchMessage},
     telemetry, Settings,
 };
+use muze_testkit::World;
 use reqwest::{header, Response, StatusCode};
-use secrecy::SecretString;
 use serde_json::Value;
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::PgPool;
 use tokio::{sync::oneshot, task::JoinHandle};
 use uuid::Uuid;
 
@@ -37,10 +31,7 @@ pub const KEY: &str = "test-key";
 /// The admin key every test app accepts.
 pub const ADMIN_KEY: &str = "admin-key";
 
-const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
-const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
-
-/// A running API with its own database and namespace.
+/// A running API in a world of its own.
 #[derive(Debug)]
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -49,14 +40,23 @@ pub struct TestApp {
     /// The test's own connection to the app's database, to act as a worker would.
     pub pool: PgPool,
     pub http: reqwest::Client,
-    db_name: String,
-    /// Set once [`TestApp::cleanup`] has removed everything.
-    cleaned: bool,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
+    /// Dropped last: removes the database, queues and Redis keys if `cleanup` did not.
+    world: World,
 }
 
 impl TestApp {
+    /// A new world with the API's test settings: a small pool, a free port, [`KEY`] and
+    /// [`ADMIN_KEY`]. Add to it, then [`TestApp::spawn_in`].
+    pub fn new_world() -> World {
+        World::new("tapi")
+            .with("MUZE__DATABASE__MAX_CONNECTIONS", "4")
+            .with("MUZE__API__BIND", "127.0.0.1:0")
+            .with("MUZE__API__KEYS", KEY)
+            .with("MUZE__API__ADMIN_KEYS", ADMIN_KEY)
+    }
+
     /// An app with the test settings.
     pub async fn spawn() -> TestApp {
         TestApp::spawn_with(&[]).await
@@ -64,42 +64,26 @@ impl TestApp {
 
     /// An app with the test settings plus `extra` `MUZE__*` variables.
     pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
+        let mut world = TestApp::new_world();
+        for (key, value) in extra {
+            world.set(key, *value);
+        }
+        TestApp::spawn_in(world).await
+    }
+
+    /// An app in `world` (made by [`TestApp::new_world`]), which it tears down.
+    pub async fn spawn_in(world: World) -> TestApp {
         if std::env::var_os("TEST_LOG").is_some() {
             telemetry::init(None);
         }
-        let id = Uuid::new_v4().simple().to_string();
-        let namespace = format!("t{}", &id[..12]);
-        let db_name = format!("muze_test_{id}");
-        let mut env: Vec<(String, String)> = [
-            ("MUZE__NAMESPACE", namespace.as_str()),
-            ("MUZE__DATABASE__URL", &format!("{POSTGRES}/{db_name}")),
-            ("MUZE__DATABASE__MAX_CONNECTIONS", "4"),
-            ("MUZE__AMQP__URL", AMQP),
-            ("MUZE__API__BIND", "127.0.0.1:0"),
-            ("MUZE__API__KEYS", KEY),
-            ("MUZE__API__ADMIN_KEYS", ADMIN_KEY),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        // Budgets belong to credentials, which tests share: each test spends its own.
-        env.extend(ProviderName::ALL.map(|p| {
-            (
-                format!("MUZE__PROVIDERS__{}__BUDGET_KEY", p.env_name()),
-                namespace.clone(),
-            )
-        }));
-        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let settings = Settings::load_from(None, env).expect("test settings load");
+        let settings = world.settings();
         let api = Api::build(settings.clone()).await.expect("API builds");
         let addr = api.local_addr();
         let (shutdown, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(api.run(async {
             let _ = stopped.await;
         }));
-        let pool = db::connect(&settings.database.url, 2)
-            .await
-            .expect("test pool");
+        let pool = world.pool(2).await;
         let http = reqwest::Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(60))
@@ -107,15 +91,19 @@ impl TestApp {
             .expect("HTTP client");
         TestApp {
             addr,
-            namespace,
+            namespace: world.namespace().to_string(),
             settings,
             pool,
             http,
-            db_name,
-            cleaned: false,
             shutdown: Some(shutdown),
             server: Some(server),
+            world,
         }
+    }
+
+    /// The app's world.
+    pub fn world(&self) -> &World {
+        &self.world
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -201,27 +189,19 @@ impl TestApp {
     /// `queue.declare`).
     pub async fn crawl_queue_depth(&self) -> u32 {
         let broker = self.broker().await;
-        let channel = broker.channel().await.expect("channel");
-        let queue = channel
-            .queue_declare(
-                Topology::new(&self.namespace, 5).crawl.work.as_str().into(),
-                QueueDeclareOptions {
-                    passive: true,
-                    ..QueueDeclareOptions::default()
-                },
-                FieldTable::default(),
-            )
+        let ready = broker
+            .ready_in(&broker.topology().crawl.work)
             .await
             .expect("passive queue.declare");
         broker.close().await;
-        queue.message_count()
+        u32::try_from(ready).expect("a queue depth")
     }
 
     /// Takes every message from the namespace's crawl queue.
     pub async fn take_crawl_messages(&self) -> Vec<CrawlMessage> {
         let broker = self.broker().await;
         let channel = broker.channel().await.expect("channel");
-        let queue = Topology::new(&self.namespace, 5).crawl.work;
+        let queue = broker.topology().crawl.work.clone();
         let mut messages = Vec::new();
         while let Some(got) = channel
             .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true })
@@ -273,11 +253,7 @@ impl TestApp {
         let channel = broker.channel().await.expect("channel");
         let got = channel
             .basic_get(
-                Topology::new(&self.namespace, 5)
-                    .search
-                    .work
-                    .as_str()
-                    .into(),
+                broker.topology().search.work.as_str().into(),
                 BasicGetOptions { no_ack: true },
             )
             .await
@@ -297,16 +273,11 @@ impl TestApp {
         broker.close().await;
     }
 
-    async fn broker(&self) -> std::sync::Arc<Broker> {
-        Broker::connect(
-            SecretString::from(AMQP),
-            Topology::new(&self.namespace, self.settings.worker.delivery_limit),
-        )
-        .await
-        .expect("test broker")
+    async fn broker(&self) -> Arc<Broker> {
+        self.world.broker().await
     }
 
-    /// Stops the app, then drops its database and queues.
+    /// Stops the app, then removes its world: database, queues, budgets and Redis keys.
     pub async fn cleanup(mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
@@ -314,94 +285,8 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
         }
-        if let Ok(redis) = muze_shared::redis_conn::Redis::connect(&self.settings.redis.url).await {
-            let limiter = muze_shared::rate_limit::RateLimiter::new(
-                &self.settings,
-                redis.clone(),
-                self.pool.clone(),
-            );
-            for p in ProviderName::ALL {
-                let _ = limiter.forget(p).await;
-            }
-            // The namespace's own keys: the per-key limits and the status page's answer counts.
-            let pattern = format!("{}:*", self.namespace);
-            let _ = redis
-                .run(|mut c| async move {
-                    let keys: Vec<String> =
-                        redis::cmd("KEYS").arg(pattern).query_async(&mut c).await?;
-                    if !keys.is_empty() {
-                        redis::cmd("DEL")
-                            .arg(keys)
-                            .query_async::<()>(&mut c)
-                            .await?;
-                    }
-                    Ok(())
-                })
-                .await;
-        }
         self.pool.close().await;
-        if let Ok(mut admin) = PgConnection::connect(&format!("{POSTGRES}/postgres")).await {
-            let _ = sqlx::query(&format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.db_name
-            ))
-            .execute(&mut admin)
-            .await;
-            let _ = admin.close().await;
-        }
-        let broker = self.broker().await;
-        if let Ok(channel) = broker.channel().await {
-            // Every queue the app declared: the search and the crawl queues.
-            for queue in Topology::new(&self.namespace, 5).queue_names() {
-                let _ = channel
-                    .queue_delete(queue.into(), QueueDeleteOptions::default())
-                    .await;
-            }
-        }
-        broker.close().await;
-        self.cleaned = true;
-    }
-}
-
-impl Drop for TestApp {
-    /// A test that failed before [`TestApp::cleanup`]: remove its database, queues and Redis
-    /// keys anyway, best effort.
-    fn drop(&mut self) {
-        if self.cleaned {
-            return;
-        }
-        let _ = std::process::Command::new("psql")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-U",
-                "postgres",
-                "-q",
-                "-d",
-                "postgres",
-                "-c",
-            ])
-            .arg(format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.db_name
-            ))
-            .output();
-        for queue in Topology::new(&self.namespace, 5).queue_names() {
-            let _ = std::process::Command::new("rabbitmqctl")
-                .args(["-q", "delete_queue", &queue])
-                .output();
-        }
-        if let Ok(mut redis) =
-            redis::Client::open("redis://127.0.0.1:6379").and_then(|c| c.get_connection())
-        {
-            let keys: Vec<String> = redis::cmd("KEYS")
-                .arg(format!("*{}*", self.namespace))
-                .query(&mut redis)
-                .unwrap_or_default();
-            if !keys.is_empty() {
-                let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query(&mut redis);
-            }
-        }
+        self.world.teardown().await;
     }
 }
 

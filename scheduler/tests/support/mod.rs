@@ -1,7 +1,7 @@
 //! Real `muze-scheduler` processes for one test, against the real Postgres and RabbitMQ.
 //!
-//! Every [`TestEnv`] has its own database (`muze_test_sched_<uuid>`) and namespace
-//! (`tsched<8 hex>`), so tests run in parallel and in any order. [`TestEnv::run`] runs the test
+//! Every [`TestEnv`] has its own world (`muze_testkit::World`: a database and a namespace
+//! `tsched<10 hex>`), so tests run in parallel and in any order. [`TestEnv::run`] runs the test
 //! body in a task and tears the database and queues down afterwards even if the body panicked;
 //! replicas are killed when dropped, so a failing test leaves no process behind. Each replica
 //! logs (JSON) to a file under `CARGO_TARGET_TMPDIR`; the files are removed when the test
@@ -20,15 +20,12 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use lapin::{options::QueueDeclareOptions, types::FieldTable};
-use muze_shared::{cron::CronSchedule, db, domain::CrawlPage, queue::Broker, Settings};
-use secrecy::SecretString;
-use sqlx::{Connection, PgConnection, PgPool};
+use muze_shared::{cron::CronSchedule, domain::CrawlPage, Settings};
+use muze_testkit::World;
+use sqlx::PgPool;
 use tokio::process::{Child, Command};
 use uuid::Uuid;
 
-const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
-const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 /// How long a replica may take to exit after SIGTERM.
 const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -55,9 +52,8 @@ pub struct TestEnv {
     /// The test's own connection to the replicas' database.
     pub pool: PgPool,
     pub schedule: CronSchedule,
-    db_name: String,
-    /// `MUZE__*` variables every replica gets.
-    env: Vec<(String, String)>,
+    /// The database, namespace and `MUZE__*` variables every replica gets.
+    world: Arc<World>,
     logs: PathBuf,
     spawned: Arc<AtomicUsize>,
 }
@@ -83,34 +79,21 @@ impl TestEnv {
     }
 
     async fn create(cron: &str, catch_up: &str) -> TestEnv {
-        let id = Uuid::new_v4().simple().to_string();
-        let namespace = format!("tsched{}", &id[..8]);
-        let db_name = format!("muze_test_sched_{id}");
-        let db_url = format!("{POSTGRES}/{db_name}");
+        let world = World::new("tsched")
+            .with("MUZE__SCHEDULER__CRAWL_CRON", cron)
+            .with("MUZE__SCHEDULER__TIMEZONE", "UTC")
+            .with("MUZE__SCHEDULER__CRAWL_CATCH_UP", catch_up)
+            .with("MUZE__LOG__FORMAT", "json");
         // Created and migrated here, before any replica races for it.
-        let pool = db::connect(&SecretString::from(db_url.clone()), 4)
-            .await
-            .expect("test database");
-        let env = [
-            ("MUZE__DATABASE__URL", db_url.as_str()),
-            ("MUZE__AMQP__URL", AMQP),
-            ("MUZE__NAMESPACE", namespace.as_str()),
-            ("MUZE__SCHEDULER__CRAWL_CRON", cron),
-            ("MUZE__SCHEDULER__TIMEZONE", "UTC"),
-            ("MUZE__SCHEDULER__CRAWL_CATCH_UP", catch_up),
-            ("MUZE__LOG__FORMAT", "json"),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+        let pool = world.pool(4).await;
+        let namespace = world.namespace().to_string();
         let logs = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{namespace}-logs"));
         std::fs::create_dir_all(&logs).expect("log directory");
         TestEnv {
             namespace,
             pool,
             schedule: CronSchedule::parse(cron, "UTC").expect("test cron"),
-            db_name,
-            env,
+            world: Arc::new(world),
             logs,
             spawned: Arc::new(AtomicUsize::new(0)),
         }
@@ -127,7 +110,7 @@ impl TestEnv {
             command.env_remove(key);
         }
         let child = command
-            .envs(self.env.iter().cloned())
+            .envs(self.world.env().iter().cloned())
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log handle"))
             .stderr(log)
@@ -184,28 +167,13 @@ impl TestEnv {
 
     /// Messages waiting on the namespace's crawl queue (a passive declare).
     pub async fn crawl_queue_depth(&self) -> u32 {
-        let settings = self.settings();
-        let broker = Broker::connect(
-            SecretString::from(AMQP),
-            muze_shared::queue::Topology::new(&self.namespace, settings.worker.delivery_limit),
-        )
-        .await
-        .expect("test broker");
-        let channel = broker.channel().await.expect("channel");
-        let queue = channel
-            .queue_declare(
-                broker.topology().crawl.work.as_str().into(),
-                QueueDeclareOptions {
-                    passive: true,
-                    ..QueueDeclareOptions::default()
-                },
-                FieldTable::default(),
-            )
+        let broker = self.world.broker().await;
+        let depth = broker
+            .ready_in(&broker.topology().crawl.work)
             .await
             .expect("the crawl queue exists");
-        let _ = channel.close(200, "counted".into()).await;
         broker.close().await;
-        queue.message_count()
+        u32::try_from(depth).unwrap_or(u32::MAX)
     }
 
     /// Root pages each crawl starts with, for the replicas' (default) sources.
@@ -215,7 +183,7 @@ impl TestEnv {
 
     /// The settings the replicas run with.
     pub fn settings(&self) -> Settings {
-        Settings::load_from(None, self.env.clone()).expect("replica settings")
+        self.world.settings()
     }
 
     /// The tick after `after`.
@@ -227,26 +195,7 @@ impl TestEnv {
 
     async fn teardown(&self, passed: bool) {
         self.pool.close().await;
-        if let Ok(mut admin) = PgConnection::connect(&format!("{POSTGRES}/postgres")).await {
-            let drop = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.db_name);
-            if let Err(e) = sqlx::query(&drop).execute(&mut admin).await {
-                eprintln!("could not drop {}: {e}", self.db_name);
-            }
-            let _ = admin.close().await;
-        }
-        let topology = muze_shared::queue::Topology::new(
-            &self.namespace,
-            self.settings().worker.delivery_limit,
-        );
-        match Broker::connect(SecretString::from(AMQP), topology).await {
-            Ok(broker) => {
-                if let Err(e) = broker.delete_namespace_queues().await {
-                    eprintln!("could not delete the queues of {}: {e}", self.namespace);
-                }
-                broker.close().await;
-            }
-            Err(e) => eprintln!("could not delete the queues of {}: {e}", self.namespace),
-        }
+        self.world.teardown().await;
         if passed {
             let _ = std::fs::remove_dir_all(&self.logs);
         }

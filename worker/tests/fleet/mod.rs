@@ -16,8 +16,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use muze_shared::domain::ProviderName;
+use muze_testkit::{wait, ApiClient, SimClient, World};
 use serde_json::{json, Value};
+
+pub use muze_testkit::{catalog_queries, wait::eventually};
 
 /// The client key of the fleet's API.
 pub const KEY: &str = "fleet-key";
@@ -82,7 +84,6 @@ struct Process {
 /// A running fleet.
 pub struct Fleet {
     pub namespace: String,
-    pub env: Vec<(String, String)>,
     pub api_url: String,
     pub sim_url: String,
     /// Base URL of each worker's operations endpoint.
@@ -91,6 +92,8 @@ pub struct Fleet {
     pub scheduler_ops: String,
     pub http: reqwest::Client,
     processes: Vec<Process>,
+    /// Declared last: dropped after the processes are stopped.
+    world: World,
 }
 
 impl Fleet {
@@ -98,16 +101,11 @@ impl Fleet {
     /// a scheduler whose crawl fires every five seconds; returns once each answers.
     pub async fn start(workers: usize, sim_latency_ms: u64) -> Fleet {
         let bin = binaries();
-        let namespace = format!("f{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+        let mut world = World::new("f");
         let sim_port = free_port();
         let api_port = free_port();
         let sim_url = format!("http://127.0.0.1:{sim_port}");
-        let mut env: Vec<(String, String)> = [
-            ("MUZE__NAMESPACE", namespace.clone()),
-            (
-                "MUZE__DATABASE__URL",
-                format!("postgres://postgres@127.0.0.1:5432/muze_test_{namespace}"),
-            ),
+        let settings: Vec<(&str, String)> = vec![
             ("MUZE__DATABASE__MAX_CONNECTIONS", "4".into()),
             ("MUZE__API__BIND", format!("127.0.0.1:{api_port}")),
             ("MUZE__API__KEYS", KEY.into()),
@@ -152,26 +150,19 @@ impl Fleet {
                 format!("{sim_url}/deezer"),
             ),
             ("MUZE__PROVIDERS__DEEZER__RATE_LIMIT", "1000/30s".into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-        // Budgets belong to credentials, which tests share: each run spends its own.
-        env.extend(ProviderName::ALL.map(|p| {
-            (
-                format!("MUZE__PROVIDERS__{}__BUDGET_KEY", p.env_name()),
-                namespace.clone(),
-            )
-        }));
+        ];
+        for (key, value) in settings {
+            world.set(key, value);
+        }
         let mut fleet = Fleet {
-            namespace,
-            env,
+            namespace: world.namespace().to_string(),
             api_url: format!("http://127.0.0.1:{api_port}"),
             sim_url: sim_url.clone(),
             worker_ops: Vec::new(),
             scheduler_ops: String::new(),
             http: reqwest::Client::new(),
             processes: Vec::new(),
+            world,
         };
         let latency = sim_latency_ms.to_string();
         let bind = format!("127.0.0.1:{sim_port}");
@@ -222,7 +213,7 @@ impl Fleet {
     fn spawn(&mut self, bin: &std::path::Path, name: &str, args: &[&str], env: &[(&str, String)]) {
         let child = Command::new(bin.join(name))
             .args(args)
-            .envs(self.env.iter().cloned())
+            .envs(self.world.env().iter().cloned())
             .envs(env.iter().map(|(k, v)| (k.to_string(), v.clone())))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -235,23 +226,19 @@ impl Fleet {
     }
 
     /// Waits (up to 30 s) for `url` to answer 2xx; fails naming `what` if it never does or
-    /// the process exited.
+    /// a process of the fleet exited.
     async fn wait_ok(&mut self, url: &str, what: &str) {
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(30) {
-            if let Ok(r) = self.http.get(url).send().await {
-                if r.status().is_success() {
-                    return;
-                }
-            }
-            for p in &mut self.processes {
+        let processes = &mut self.processes;
+        wait::ready(url, Duration::from_secs(30), || {
+            for p in processes.iter_mut() {
                 if let Ok(Some(status)) = p.child.try_wait() {
-                    panic!("{} exited while starting: {status}", p.name);
+                    return Err(format!("{} exited while starting: {status}", p.name));
                 }
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("{what} did not answer {url} within 30 s");
+            Ok(())
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
     }
 
     /// Every scrape target: (Prometheus job, `host:port`).
@@ -263,76 +250,43 @@ impl Fleet {
         targets
     }
 
+    /// The fleet's API, with its client key.
+    pub fn api(&self) -> ApiClient {
+        ApiClient::new(self.api_url.clone(), KEY)
+    }
+
     /// POSTs a search; returns its status code and body.
     pub async fn post_search(&self, query: &str) -> (u16, Value) {
-        let response = self
-            .http
-            .post(format!("{}/v1/searches", self.api_url))
-            .bearer_auth(KEY)
-            .json(&json!({ "query": query }))
-            .send()
+        self.api()
+            .post_search(&serde_json::json!({ "query": query }))
             .await
-            .expect("POST /v1/searches");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
     }
 
     /// Long-polls until the search is final (or 60 s pass); returns its last state.
     pub async fn wait_done(&self, id: &str) -> Value {
-        let started = Instant::now();
-        loop {
-            let search: Value = self
-                .http
-                .get(format!("{}/v1/searches/{id}?wait=5", self.api_url))
-                .bearer_auth(KEY)
-                .send()
-                .await
-                .expect("GET search")
-                .json()
-                .await
-                .expect("JSON");
-            let status = search["status"].as_str().unwrap_or_default();
-            if status == "succeeded"
-                || status == "failed"
-                || started.elapsed() > Duration::from_secs(60)
-            {
-                return search;
-            }
-        }
+        self.api().wait_done(id, Duration::from_secs(60)).await
     }
 
     /// Sets a fault on one simulated provider.
     pub async fn sim_control(&self, provider: &str, body: Value) {
-        let response = self
-            .http
-            .post(format!("{}/_control/{provider}", self.sim_url))
-            .json(&body)
-            .send()
-            .await
-            .expect("sim control");
-        assert!(response.status().is_success(), "sim control {body}");
+        SimClient::new(self.sim_url.clone())
+            .control(provider, body)
+            .await;
     }
 
     /// The settings every process of the fleet runs with.
     pub fn settings(&self) -> muze_shared::Settings {
-        muze_shared::Settings::load_from(None, self.env.clone()).expect("valid settings")
+        self.world.settings()
     }
 
     /// A connection to the fleet's database.
     pub async fn db(&self) -> sqlx::PgPool {
-        muze_shared::db::connect(&self.settings().database.url, 1)
-            .await
-            .expect("db")
+        self.world.pool(1).await
     }
 
     /// A broker on the fleet's namespace.
     pub async fn broker(&self) -> std::sync::Arc<muze_shared::queue::Broker> {
-        let settings = self.settings();
-        let topology =
-            muze_shared::queue::Topology::new(&settings.namespace, settings.worker.delivery_limit);
-        muze_shared::queue::Broker::connect(settings.amqp.url.clone(), topology)
-            .await
-            .expect("broker")
+        self.world.broker().await
     }
 
     /// Stops every process with SIGTERM and waits for them; `true` if all exited 0.
@@ -366,67 +320,12 @@ impl Fleet {
         self.processes.clear();
         clean
     }
-
-    /// Deletes the run's queues, budgets and database. On a thread of its own: it runs from
-    /// `drop`, possibly inside the test's runtime.
-    fn teardown(&self) {
-        let env = self.env.clone();
-        let namespace = self.namespace.clone();
-        let _ = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            runtime.block_on(async move {
-                let Ok(settings) = muze_shared::Settings::load_from(None, env) else {
-                    return;
-                };
-                let topology = muze_shared::queue::Topology::new(
-                    &settings.namespace,
-                    settings.worker.delivery_limit,
-                );
-                if let Ok(broker) =
-                    muze_shared::queue::Broker::connect(settings.amqp.url.clone(), topology).await
-                {
-                    let _ = broker.delete_namespace_queues().await;
-                    broker.close().await;
-                }
-                if let Ok(redis) =
-                    muze_shared::redis_conn::Redis::connect(&settings.redis.url).await
-                {
-                    use secrecy::ExposeSecret;
-                    if let Ok(pool) =
-                        sqlx::PgPool::connect_lazy(settings.database.url.expose_secret())
-                    {
-                        let limiter =
-                            muze_shared::rate_limit::RateLimiter::new(&settings, redis, pool);
-                        for p in ProviderName::ALL {
-                            let _ = limiter.forget(p).await;
-                        }
-                    }
-                }
-                use sqlx::Connection;
-                if let Ok(mut admin) =
-                    sqlx::PgConnection::connect("postgres://postgres@127.0.0.1:5432/postgres").await
-                {
-                    let _ = sqlx::query(&format!(
-                        "DROP DATABASE IF EXISTS \"muze_test_{namespace}\" WITH (FORCE)"
-                    ))
-                    .execute(&mut admin)
-                    .await;
-                }
-            });
-        })
-        .join();
-    }
 }
 
 impl Drop for Fleet {
+    /// Stops every process; the world then removes the run's queues, budgets and database.
     fn drop(&mut self) {
         self.stop();
-        self.teardown();
     }
 }
 
@@ -693,32 +592,5 @@ impl Fleet {
             scrapes.push(Scrape::of(&self.http, w).await);
         }
         scrapes
-    }
-}
-
-/// Distinct "title artist" queries for songs the sim's catalog holds.
-pub fn catalog_queries(n: usize) -> Vec<String> {
-    muze_sim::catalog::Catalog::generate(42, 3000)
-        .title_artist_queries()
-        .into_iter()
-        .take(n)
-        .collect()
-}
-
-/// Polls `check` every 200 ms until it returns `Some` or `within` passes.
-pub async fn eventually<T, F, Fut>(within: Duration, mut check: F) -> Option<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let started = Instant::now();
-    loop {
-        if let Some(found) = check().await {
-            return Some(found);
-        }
-        if started.elapsed() > within {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

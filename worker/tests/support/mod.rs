@@ -9,14 +9,14 @@ use std::{
 };
 
 use muze_api::Api;
-use muze_shared::{domain::ProviderName, Settings};
-use muze_sim::{Sim, SimConfig};
-use muze_worker::Worker;
-use secrecy::ExposeSecret;
-use serde_json::{json, Value};
-use sqlx::Connection;
+use muze_shared::Settings;
+use muze_sim::SimConfig;
+use muze_testkit::{wait, ApiClient, RunningSim, SimClient, World};
+use serde_json::Value;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+use muze_testkit::worker::READY_WITHIN;
 
 pub const KEY: &str = "test-key";
 
@@ -47,16 +47,18 @@ impl Default for Options {
     }
 }
 
-/// A running sim, API and workers.
+/// A running sim, API and workers, in a world of their own.
 pub struct System {
     pub namespace: String,
-    pub env: Vec<(String, String)>,
     /// Settings kept out of this system's environment, also for worker processes.
     pub unset_env: Vec<String>,
     pub api_url: String,
     pub sim_url: String,
     pub http: reqwest::Client,
-    sim_stop: CancellationToken,
+    world: World,
+    /// The sim, when this system started it (not when it shares another's).
+    sim: Option<RunningSim>,
+    sim_client: SimClient,
     api_stop: CancellationToken,
     worker_stop: CancellationToken,
     api_task: Option<JoinHandle<()>>,
@@ -64,17 +66,6 @@ pub struct System {
     /// `/metrics` of each in-process worker.
     pub worker_ops: Vec<std::net::SocketAddr>,
     children: Vec<Child>,
-    /// Whether [`System::shutdown`] already deleted the queues, budgets and database.
-    torn_down: bool,
-}
-
-/// Distinct "title artist" queries for songs the sim's catalog holds.
-pub fn catalog_queries(n: usize) -> Vec<String> {
-    muze_sim::catalog::Catalog::generate(42, 3000)
-        .title_artist_queries()
-        .into_iter()
-        .take(n)
-        .collect()
 }
 
 /// Spotify searches the sim counted, and how many of them broke its limit.
@@ -98,94 +89,66 @@ pub async fn demand(system: &System, queries: &[String], rate: u64, seconds: u64
     ids
 }
 
-/// A fresh namespace: `t` and 10 hex digits.
-pub fn unique_namespace() -> String {
-    format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10])
-}
-
 impl System {
     pub async fn start(options: Options) -> System {
-        let sim_stop = CancellationToken::new();
-        let sim = Sim::build(SimConfig {
+        let sim = RunningSim::start(SimConfig {
             latency_ms: options.sim_latency_ms,
             ..SimConfig::default()
         })
-        .await
-        .expect("sim starts");
-        let sim_url = sim.base_url();
-        let stop = sim_stop.clone();
-        tokio::spawn(async move {
-            let _ = sim.run(async move { stop.cancelled().await }).await;
-        });
-        Self::start_with_sim(options, sim_url, sim_stop).await
+        .await;
+        let sim_client = sim.client.clone();
+        Self::start_with_sim(options, sim_client, Some(sim)).await
     }
 
     /// A second system on the same sim as `other` (another deployment calling the same
     /// provider), with a namespace and database of its own.
     pub async fn start_beside(options: Options, other: &System) -> System {
-        Self::start_with_sim(options, other.sim_url.clone(), CancellationToken::new()).await
+        Self::start_with_sim(options, other.sim_client.clone(), None).await
     }
 
     async fn start_with_sim(
         options: Options,
-        sim_url: String,
-        sim_stop: CancellationToken,
+        sim_client: SimClient,
+        sim: Option<RunningSim>,
     ) -> System {
-        let namespace = unique_namespace();
-        let mut env: Vec<(String, String)> = [
-            ("MUZE__NAMESPACE", namespace.clone()),
-            (
-                "MUZE__DATABASE__URL",
-                format!("postgres://postgres@127.0.0.1:5432/muze_test_{namespace}"),
-            ),
+        let mut world = World::new("t");
+        for (key, value) in [
             // Each process of a test (API, workers) holds at most this many connections: tests
             // run side by side against one Postgres, whose 100 connections they share.
-            ("MUZE__DATABASE__MAX_CONNECTIONS", "6".into()),
-            ("MUZE__API__BIND", "127.0.0.1:0".into()),
-            ("MUZE__API__KEYS", KEY.into()),
-            ("MUZE__API__REQUESTS_PER_MINUTE", "100000".into()),
-            ("MUZE__API__SEARCHES_PER_MINUTE", "100000".into()),
-            ("MUZE__API__SEARCH_BURST", "10000".into()),
-            ("MUZE__SEARCH__PROVIDERS", options.providers.into()),
-            ("MUZE__WORKER__SWEEP_INTERVAL_SECS", "1".into()),
-            ("MUZE__WORKER__LEASE_SECS", "5".into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-        // Every provider of the list points at the sim.
-        env.extend(
-            ProviderName::ALL
-                .into_iter()
-                .flat_map(|p| p.sim_env(&sim_url, "100000/30s")),
-        );
-        // Budgets belong to credentials, which tests share: each test spends its own.
-        env.extend(ProviderName::ALL.map(|p| {
-            (
-                format!("MUZE__PROVIDERS__{}__BUDGET_KEY", p.env_name()),
-                namespace.clone(),
-            )
-        }));
-        for (key, value) in &options.extra_env {
-            env.retain(|(k, _)| k != key);
-            env.push((key.clone(), value.clone()));
+            ("MUZE__DATABASE__MAX_CONNECTIONS", "6"),
+            ("MUZE__API__BIND", "127.0.0.1:0"),
+            ("MUZE__API__KEYS", KEY),
+            ("MUZE__API__REQUESTS_PER_MINUTE", "100000"),
+            ("MUZE__API__SEARCHES_PER_MINUTE", "100000"),
+            ("MUZE__API__SEARCH_BURST", "10000"),
+            ("MUZE__SEARCH__PROVIDERS", options.providers),
+            ("MUZE__WORKER__SWEEP_INTERVAL_SECS", "1"),
+            ("MUZE__WORKER__LEASE_SECS", "5"),
+        ] {
+            world.set(key, value);
         }
-        env.retain(|(k, _)| !options.unset_env.contains(k));
+        world.point_at_sim(sim_client.base(), "100000/30s");
+        for (key, value) in &options.extra_env {
+            world.set(key, value.clone());
+        }
+        for key in &options.unset_env {
+            world.unset(key);
+        }
         let mut system = System {
-            namespace,
-            env,
+            namespace: world.namespace().to_string(),
             unset_env: options.unset_env.clone(),
             api_url: String::new(),
-            sim_url,
+            sim_url: sim_client.base().to_string(),
             http: reqwest::Client::new(),
-            sim_stop,
+            world,
+            sim,
+            sim_client,
             api_stop: CancellationToken::new(),
             worker_stop: CancellationToken::new(),
             api_task: None,
             worker_tasks: Vec::new(),
             worker_ops: Vec::new(),
             children: Vec::new(),
-            torn_down: false,
         };
         system.start_api().await;
         for _ in 0..options.workers {
@@ -194,17 +157,23 @@ impl System {
         system
     }
 
+    /// The API's client, with the test key.
+    pub fn api(&self) -> ApiClient {
+        ApiClient::new(self.api_url.clone(), KEY)
+    }
+
+    /// The sim's client.
+    pub fn sim(&self) -> &SimClient {
+        &self.sim_client
+    }
+
     pub fn settings(&self) -> Settings {
-        Settings::load_from(None, self.env.clone()).expect("test settings are valid")
+        self.world.settings()
     }
 
     /// A limiter on this system's budgets, as a worker of it has.
     pub async fn limiter(&self) -> muze_shared::rate_limit::RateLimiter {
-        let settings = self.settings();
-        let redis = muze_shared::redis_conn::Redis::connect(&settings.redis.url)
-            .await
-            .expect("redis");
-        muze_shared::rate_limit::RateLimiter::new(&settings, redis, self.db().await)
+        self.world.limiter().await
     }
 
     /// Starts (or restarts) the API in this process.
@@ -230,43 +199,36 @@ impl System {
 
     /// Starts a worker inside this process.
     pub async fn start_worker(&mut self) {
-        let worker = Worker::build(self.settings()).await.expect("worker starts");
-        self.worker_ops
-            .push(worker.ops_addr().expect("ops address"));
-        let stop = self.worker_stop.clone();
-        self.worker_tasks.push(tokio::spawn(async move {
-            worker
-                .run(async move { stop.cancelled().await })
-                .await
-                .expect("worker runs");
-        }));
+        let worker = muze_testkit::worker::start(self.settings(), self.worker_stop.clone()).await;
+        self.worker_ops.push(worker.ops);
+        self.worker_tasks.push(worker.task);
     }
 
     /// Makes the sim enforce `calls` per rolling `window_ms` for `provider` (the provider's
     /// plan, as the provider itself counts it).
     pub async fn sim_limit(&self, provider: &str, calls: u32, window_ms: u64) {
-        self.sim_control(
-            provider,
-            json!({"limit": {"calls": calls, "window_ms": window_ms}}),
-        )
-        .await;
+        self.sim_client.limit(provider, calls, window_ms).await;
     }
 
     /// Changes one setting for every process started from now on (an operator editing the
     /// deployment's configuration before a rollout); running ones keep theirs.
     pub fn set_env(&mut self, key: &str, value: &str) {
-        self.env.retain(|(k, _)| k != key);
-        self.env.push((key.to_string(), value.to_string()));
+        self.world.set(key, value);
     }
 
-    /// Starts a `muze-worker` process with this system's configuration.
-    pub fn spawn_worker_process(&mut self) -> u32 {
+    /// Starts a `muze-worker` process with this system's configuration and waits until it is
+    /// ready (its `/readyz` answers 200); returns its pid.
+    pub async fn spawn_worker_process(&mut self) -> u32 {
+        let ops = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port");
         let mut command = Command::new(env!("CARGO_BIN_EXE_muze-worker"));
         for key in &self.unset_env {
             command.env_remove(key);
         }
-        let child = command
-            .envs(self.env.iter().cloned())
+        let mut child = command
+            .envs(self.world.env().iter().cloned())
+            .env("MUZE__WORKER__METRICS_BIND", ops.to_string())
             .env("MUZE__LOG__FORMAT", "json")
             .env(
                 "RUST_LOG",
@@ -281,7 +243,17 @@ impl System {
             .spawn()
             .expect("worker process starts");
         let pid = child.id();
+        let ready = wait::ready(
+            &format!("http://{ops}/readyz"),
+            READY_WITHIN,
+            || match child.try_wait() {
+                Ok(Some(status)) => Err(format!("worker process {pid} exited: {status}")),
+                _ => Ok(()),
+            },
+        )
+        .await;
         self.children.push(child);
+        ready.expect("the worker process becomes ready");
         pid
     }
 
@@ -315,31 +287,17 @@ impl System {
     /// Adds new-release albums to the sim's catalog; returns the new songs as the sim lists
     /// them (with `isrc`, `spotify_id`, `deezer_id`, ...).
     pub async fn add_releases(&self, albums: usize, tracks_per_album: usize) -> Vec<Value> {
-        let response = self
-            .http
-            .post(format!("{}/_control/releases", self.sim_url))
-            .json(&json!({"albums": albums, "tracks_per_album": tracks_per_album}))
-            .send()
-            .await
-            .expect("sim releases");
-        assert!(response.status().is_success(), "sim releases");
-        let body: Value = response.json().await.expect("json");
-        body["songs"].as_array().cloned().expect("songs")
+        self.sim_client.add_releases(albums, tracks_per_album).await
     }
 
     /// Starts a crawl over the configured sources, as `POST /v1/admin/crawls` does.
     pub async fn start_crawl(&self, pool: &sqlx::PgPool) -> uuid::Uuid {
-        let settings = self.settings();
-        let topology =
-            muze_shared::queue::Topology::new(&settings.namespace, settings.worker.delivery_limit);
-        let broker = muze_shared::queue::Broker::connect(settings.amqp.url.clone(), topology)
-            .await
-            .expect("broker");
+        let broker = self.world.broker().await;
         let crawl = muze_shared::crawl::start(
             pool,
             &broker,
             muze_shared::db::crawls::Trigger::Admin,
-            &settings.crawl.sources,
+            &self.settings().crawl.sources,
         )
         .await
         .expect("crawl starts");
@@ -370,117 +328,51 @@ impl System {
     }
 
     pub async fn post_search(&self, body: Value) -> (u16, Value) {
-        let response = self
-            .http
-            .post(format!("{}/v1/searches", self.api_url))
-            .bearer_auth(KEY)
-            .json(&body)
-            .send()
-            .await
-            .expect("POST /v1/searches");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        self.api().post_search(&body).await
     }
 
     /// POSTs a search for `query` and returns its id.
     pub async fn search(&self, query: &str) -> String {
-        let (status, body) = self.post_search(json!({ "query": query })).await;
-        assert!(
-            status == 202 || status == 200,
-            "POST {query:?} → {status} {body}"
-        );
-        body["id"].as_str().expect("id").to_string()
+        self.api().search(query).await
     }
 
     pub async fn get_search(&self, id: &str, wait: u64) -> Value {
-        let response = self
-            .http
-            .get(format!("{}/v1/searches/{id}?wait={wait}", self.api_url))
-            .bearer_auth(KEY)
-            .send()
-            .await
-            .expect("GET /v1/searches/{id}");
-        assert_eq!(response.status().as_u16(), 200, "GET search {id}");
-        response.json().await.expect("json")
+        self.api().get_search(id, wait).await
     }
 
     /// Long-polls until the search is final or `timeout` passes; returns its last state.
     pub async fn wait_done(&self, id: &str, timeout: Duration) -> Value {
-        let started = Instant::now();
-        loop {
-            let search = self.get_search(id, 5).await;
-            let status = search["status"].as_str().unwrap_or_default();
-            if status == "succeeded" || status == "failed" || started.elapsed() > timeout {
-                return search;
-            }
-        }
+        self.api().wait_done(id, timeout).await
     }
 
     /// The sim's call counters.
     pub async fn sim_stats(&self) -> Value {
-        self.http
-            .get(format!("{}/_stats", self.sim_url))
-            .send()
-            .await
-            .expect("sim stats")
-            .json()
-            .await
-            .expect("json")
+        self.sim_client.stats().await
     }
 
     /// How many calls the sim counted to one provider endpoint (e.g. `"spotify"`, `"/v1/search"`).
     pub async fn sim_calls(&self, provider: &str, endpoint: &str) -> u64 {
-        self.sim_stats().await["providers"][provider]["endpoints"][endpoint]
-            .as_u64()
-            .unwrap_or(0)
+        self.sim_client.calls(provider, endpoint).await
     }
 
     /// `GET path` on the API with `key`, as JSON.
     pub async fn get_json(&self, path: &str, key: &str) -> Value {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.api_url))
-            .bearer_auth(key)
-            .send()
-            .await
-            .expect("API answers");
-        assert!(
-            response.status().is_success(),
-            "GET {path}: {}",
-            response.status()
-        );
-        response.json().await.expect("JSON")
+        self.api().with_key(key).get_json(path).await
     }
 
     /// Sets a fault or latency on one simulated provider.
     pub async fn sim_control(&self, provider: &str, body: Value) {
-        let response = self
-            .http
-            .post(format!("{}/_control/{provider}", self.sim_url))
-            .json(&body)
-            .send()
-            .await
-            .expect("sim control");
-        assert!(response.status().is_success(), "sim control {body}");
+        self.sim_client.control(provider, body).await;
     }
 
     /// A connection to this system's broker, on its namespace's queues.
     pub async fn broker(&self) -> std::sync::Arc<muze_shared::queue::Broker> {
-        let settings = self.settings();
-        muze_shared::queue::Broker::connect(
-            settings.amqp.url.clone(),
-            muze_shared::queue::Topology::new(&self.namespace, settings.worker.delivery_limit),
-        )
-        .await
-        .expect("broker")
+        self.world.broker().await
     }
 
     /// A direct connection to this system's database.
     pub async fn db(&self) -> sqlx::PgPool {
-        let settings = self.settings();
-        muze_shared::db::connect(&settings.database.url, 2)
-            .await
-            .expect("db")
+        self.world.pool(2).await
     }
 
     /// Starts one more API process (in this process) on the same database and namespace, and
@@ -497,7 +389,7 @@ impl System {
         url
     }
 
-    /// Stops everything this system started.
+    /// Stops everything this system started, then removes its world.
     pub async fn shutdown(mut self) {
         self.worker_stop.cancel();
         for task in self.worker_tasks.drain(..) {
@@ -508,85 +400,29 @@ impl System {
             let _ = child.kill();
             let _ = child.wait();
         }
-        self.sim_stop.cancel();
-        self.teardown().await;
-        self.torn_down = true;
-    }
-
-    /// Deletes this system's queues, budgets and database, so repeated runs leave nothing
-    /// behind.
-    async fn teardown(&self) {
-        let settings = self.settings();
-        if let (Ok(redis), Ok(pool)) = (
-            muze_shared::redis_conn::Redis::connect(&settings.redis.url).await,
-            sqlx::PgPool::connect_lazy(settings.database.url.expose_secret()),
-        ) {
-            let limiter = muze_shared::rate_limit::RateLimiter::new(&settings, redis.clone(), pool);
-            for p in ProviderName::ALL {
-                let _ = limiter.forget(p).await;
-            }
-            // The namespace's own keys: the per-key limits and the status page's answer counts.
-            let pattern = format!("{}:*", self.namespace);
-            let _ = redis
-                .run(|mut c| async move {
-                    let keys: Vec<String> =
-                        redis::cmd("KEYS").arg(pattern).query_async(&mut c).await?;
-                    if !keys.is_empty() {
-                        redis::cmd("DEL")
-                            .arg(keys)
-                            .query_async::<()>(&mut c)
-                            .await?;
-                    }
-                    Ok(())
-                })
-                .await;
+        if let Some(sim) = &self.sim {
+            sim.stop();
         }
-        let topology =
-            muze_shared::queue::Topology::new(&settings.namespace, settings.worker.delivery_limit);
-        if let Ok(broker) =
-            muze_shared::queue::Broker::connect(settings.amqp.url.clone(), topology).await
-        {
-            let _ = broker.delete_namespace_queues().await;
-            broker.close().await;
-        }
-        if let Ok(mut admin) =
-            sqlx::PgConnection::connect("postgres://postgres@127.0.0.1:5432/postgres").await
-        {
-            let _ = sqlx::query(&format!(
-                "DROP DATABASE IF EXISTS \"muze_test_{}\" WITH (FORCE)",
-                self.namespace
-            ))
-            .execute(&mut admin)
-            .await;
-        }
+        self.world.teardown().await;
     }
 }
 
 impl Drop for System {
     /// Also when a test fails before [`System::shutdown`]: the processes are killed and the
-    /// queues, budgets and database deleted (on a thread of its own, with its own runtime, as
-    /// this may run inside the test's).
+    /// tasks stopped; the world then removes its queues, budgets and database as it drops.
     fn drop(&mut self) {
         for child in &mut self.children {
             let _ = child.kill();
             let _ = child.wait();
         }
-        if self.torn_down {
-            return;
-        }
         self.worker_stop.cancel();
         self.api_stop.cancel();
-        self.sim_stop.cancel();
-        let this = &*self;
-        std::thread::scope(|scope| {
-            scope.spawn(|| {
-                if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    runtime.block_on(this.teardown());
-                }
-            });
-        });
+        // Not polled again: none re-declares a queue while the world is removed.
+        for task in &self.worker_tasks {
+            task.abort();
+        }
+        if let Some(task) = &self.api_task {
+            task.abort();
+        }
     }
 }

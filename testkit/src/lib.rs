@@ -1,0 +1,21 @@
+//! `muze-testkit`: what every Muze test suite and benchmark stands on, so each creates and
+//! removes its world the same way.
+//!
+//! - [`world`]: a namespace, database and budgets of one's own on the real services, removed
+//!   by [`World::teardown`] or, when a test panics first, on drop.
+//! - [`api`], [`sim`]: clients of `muze-api` and `muze-sim`; a sim started in-process.
+//! - [`wait`]: readiness and conditions polled, instead of sleeps; [`worker`]: a worker in
+//!   the test's process, returned once it is ready.
+//! - [`private`]: a Postgres cluster, RabbitMQ node, Redis server or Redis Cluster of the
+//!   test's own, for tests that stop or restart a dependency.
+
+pub mod api;
+pub mod private;
+pub mod sim;
+pub mod wait;
+pub mod worker;
+pub mod world;
+
+pub use api::ApiClient;
+pub use sim::{catalog_queries, RunningSim, SimClient};
+pub use world::World;
