@@ -280,3 +280,45 @@ async fn a_deezer_crawl_stores_album_cover_and_release_date_for_every_track() {
     assert!(per_album.iter().all(|(n,)| *n == 1), "{per_album:?}");
     system.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_crawl_page_outliving_its_lease_is_fetched_once() {
+    let system = System::start(Options {
+        workers: 2,
+        extra_env: vec![
+            ("MUZE__CRAWL__SOURCES".into(), "deezer".into()),
+            ("MUZE__WORKER__LEASE_SECS".into(), "2".into()),
+            ("MUZE__WORKER__SWEEP_INTERVAL_SECS".into(), "1".into()),
+            ("MUZE__PROVIDERS__DEEZER__TIMEOUT_MS".into(), "15000".into()),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let pool = system.db().await;
+    let songs = system.add_releases(1, 2).await;
+    // Each Deezer call takes 6 s: three leases' worth, during which the sweeper would hand a
+    // page whose lease ran out to the other worker.
+    system
+        .sim_control("deezer", json!({"latency_ms": 6_000}))
+        .await;
+    let before = system.sim_stats().await["providers"]["deezer"]["calls"]
+        .as_u64()
+        .unwrap_or(0);
+
+    let crawl = system.start_crawl(&pool).await;
+    let view = system.wait_crawl(&pool, crawl, CRAWL_TIMEOUT).await;
+    assert_eq!(view.status, CrawlStatus::Succeeded, "{view:?}");
+    assert_eq!(view.tracks_added, songs.len() as i64, "{view:?}");
+    // Give a second worker, had it taken a page over, time to make its call too.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let calls = system.sim_stats().await["providers"]["deezer"]["calls"]
+        .as_u64()
+        .unwrap_or(0)
+        - before;
+    assert_eq!(
+        calls, view.pages.total as u64,
+        "one Deezer call per page: {view:?}"
+    );
+    system.shutdown().await;
+}

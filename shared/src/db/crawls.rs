@@ -141,8 +141,8 @@ pub async fn mark_unpublished(pool: &PgPool, crawl_id: Uuid, key: &str) -> Resul
 /// Whether a worker may fetch a page now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PageClaim {
-    /// Leased to the caller: fetch it.
-    Claimed(CrawlPage),
+    /// Leased to the caller, who holds the lease as `owner`: fetch it.
+    Claimed { page: CrawlPage, owner: Uuid },
     /// Done or failed already (a redelivered message).
     Finished,
     /// Another worker holds it until then.
@@ -158,9 +158,11 @@ pub async fn claim_page(
     key: &str,
     lease_secs: u64,
 ) -> Result<PageClaim, sqlx::Error> {
+    let owner = Uuid::new_v4();
     let claimed: Option<(Json<CrawlPage>,)> = sqlx::query_as(
         "UPDATE crawl_pages
-         SET status = 'running', lease_until = now() + make_interval(secs => $3)
+         SET status = 'running', lease_until = now() + make_interval(secs => $3),
+             lease_owner = $4
          WHERE crawl_id = $1 AND key = $2
            AND (status = 'pending' OR (status = 'running' AND lease_until < now()))
          RETURNING page",
@@ -168,10 +170,11 @@ pub async fn claim_page(
     .bind(crawl_id)
     .bind(key)
     .bind(lease_secs as f64)
+    .bind(owner)
     .fetch_optional(pool)
     .await?;
     if let Some((Json(page),)) = claimed {
-        return Ok(PageClaim::Claimed(page));
+        return Ok(PageClaim::Claimed { page, owner });
     }
     let row: Option<(String, Option<DateTime<Utc>>)> = sqlx::query_as(
         "SELECT status, lease_until FROM crawl_pages WHERE crawl_id = $1 AND key = $2",
@@ -187,6 +190,28 @@ pub async fn claim_page(
         },
         Some(_) => PageClaim::Finished,
     })
+}
+
+/// Extends the lease `owner` holds on a running page by `lease_secs` from now; `false` when it
+/// holds it no more (the sweeper handed the page to another worker, or it is finished).
+pub async fn extend_page_lease(
+    pool: &PgPool,
+    crawl_id: Uuid,
+    key: &str,
+    owner: Uuid,
+    lease_secs: u64,
+) -> Result<bool, sqlx::Error> {
+    let extended = sqlx::query(
+        "UPDATE crawl_pages SET lease_until = now() + make_interval(secs => $4)
+         WHERE crawl_id = $1 AND key = $2 AND status = 'running' AND lease_owner = $3",
+    )
+    .bind(crawl_id)
+    .bind(key)
+    .bind(owner)
+    .bind(lease_secs as f64)
+    .execute(pool)
+    .await?;
+    Ok(extended.rows_affected() == 1)
 }
 
 /// Hands a leased page back without counting a failure (no budget now; it will come back

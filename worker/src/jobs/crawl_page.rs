@@ -32,10 +32,11 @@ use muze_shared::{
     rate_limit::{Priority, RateLimiter},
 };
 use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
 
 use crate::{
     providers::{budgeted_call, Budgeted, Crawler, Crawlers, Fetched, ProviderError},
-    runtime::{Failure, GiveUp, Job, JobError, RetryPolicy, Rounding},
+    runtime::{Failure, GiveUp, Job, JobError, Lease, RetryPolicy, Rounding},
 };
 
 /// Waits before a page's second and third call after transient failures; then it fails.
@@ -135,18 +136,21 @@ impl Job for CrawlPageJob {
 /// Runs one page to completion, or says why not now.
 #[tracing::instrument(skip_all, fields(crawl.id = %message.crawl_id, page = %message.key))]
 async fn run(ctx: &CrawlContext, message: &CrawlMessage) -> Result<(), JobError> {
-    let page = match crawls::claim_page(&ctx.pool, message.crawl_id, &message.key, ctx.lease_secs)
-        .await
-        .map_err(store("claiming the page"))?
-    {
-        PageClaim::Claimed(page) => page,
-        PageClaim::Finished => {
-            tracing::debug!("page finished already; redelivery ignored");
-            return Ok(());
-        }
-        PageClaim::Leased { until } => return Err(JobError::Busy { until }),
-        PageClaim::Missing => return Err(JobError::Poison("no crawl page with this key".into())),
-    };
+    let (page, owner) =
+        match crawls::claim_page(&ctx.pool, message.crawl_id, &message.key, ctx.lease_secs)
+            .await
+            .map_err(store("claiming the page"))?
+        {
+            PageClaim::Claimed { page, owner } => (page, owner),
+            PageClaim::Finished => {
+                tracing::debug!("page finished already; redelivery ignored");
+                return Ok(());
+            }
+            PageClaim::Leased { until } => return Err(JobError::Busy { until }),
+            PageClaim::Missing => {
+                return Err(JobError::Poison("no crawl page with this key".into()))
+            }
+        };
     let provider = page.provider();
     if crawler_of(ctx, provider).is_none() {
         let reason = format!(
@@ -155,15 +159,31 @@ async fn run(ctx: &CrawlContext, message: &CrawlMessage) -> Result<(), JobError>
         );
         return Err(JobError::Permanent(reason));
     }
+    // Kept alive until the page is stored or handed back: a slow call does not let the sweeper
+    // give the page to a second worker, which would spend the call again.
+    let lease = Lease::keep(Duration::from_secs(ctx.lease_secs), {
+        let (pool, crawl_id, key, secs) = (
+            ctx.pool.clone(),
+            message.crawl_id,
+            message.key.clone(),
+            ctx.lease_secs,
+        );
+        move || {
+            let (pool, key) = (pool.clone(), key.clone());
+            async move { crawls::extend_page_lease(&pool, crawl_id, &key, owner, secs).await }
+        }
+    });
     let release = store("handing the page back");
-    let fetched = match call_with_budget(ctx, provider, &page).await {
-        Ok(fetched) => fetched,
-        Err(wait) => {
+    let fetched = match call_with_budget(ctx, provider, &page, lease.lost()).await {
+        Called::Fetched(fetched) => fetched,
+        Called::Later(wait) => {
             crawls::release_page(&ctx.pool, message.crawl_id, &message.key)
                 .await
                 .map_err(&release)?;
             return Err(later(wait));
         }
+        // Another worker has the page now: nothing of ours to write.
+        Called::LeaseLost => return Err(JobError::LeaseLost),
     };
     let label = match &fetched {
         Ok(_) => "ok",
@@ -233,16 +253,26 @@ fn crawler_of(ctx: &CrawlContext, provider: ProviderName) -> Option<&dyn Crawler
     ctx.crawlers.get(&provider).map(|c| c.as_ref())
 }
 
+/// What became of a page's call.
+enum Called {
+    /// It was made (or the provider could not get ready): its result.
+    Fetched(Result<Fetched, ProviderError>),
+    /// No budget for a while: the page should rather wait in the queue that long.
+    Later(Duration),
+    /// The page's lease was lost before the call: it was not made.
+    LeaseLost,
+}
+
 /// Makes the page's call under a background grant, waiting in place up to
-/// [`MAX_WAIT_IN_PLACE`] (less under a short lease) for one. `Err(wait)` when the page should
-/// rather wait in the queue that long.
+/// [`MAX_WAIT_IN_PLACE`] (less under a short lease) for one; never once `lease_lost`.
 async fn call_with_budget(
     ctx: &CrawlContext,
     provider: ProviderName,
     page: &CrawlPage,
-) -> Result<Result<Fetched, ProviderError>, Duration> {
+    lease_lost: &CancellationToken,
+) -> Called {
     let Some(crawler) = crawler_of(ctx, provider) else {
-        return Ok(Err(ProviderError::Permanent(
+        return Called::Fetched(Err(ProviderError::Permanent(
             "provider not configured".into(),
         )));
     };
@@ -250,6 +280,9 @@ async fn call_with_budget(
     let in_place = MAX_WAIT_IN_PLACE.min(Duration::from_secs(ctx.lease_secs) / 3);
     let give_up_at = Instant::now() + in_place;
     loop {
+        if lease_lost.is_cancelled() {
+            return Called::LeaseLost;
+        }
         match budgeted_call(
             crawler.provider(),
             &ctx.limiter,
@@ -258,11 +291,11 @@ async fn call_with_budget(
         )
         .await
         {
-            Budgeted::Called(fetched) => return Ok(fetched),
-            Budgeted::Unprepared(error) => return Ok(Err(error)),
+            Budgeted::Called(fetched) => return Called::Fetched(fetched),
+            Budgeted::Unprepared(error) => return Called::Fetched(Err(error)),
             Budgeted::NoBudget { wait, .. } => {
                 if Instant::now() + wait > give_up_at {
-                    return Err(wait);
+                    return Called::Later(wait);
                 }
                 tokio::time::sleep(wait).await;
             }
