@@ -151,6 +151,9 @@ pub struct WorkerSettings {
     pub sweep_interval_secs: u64,
     /// Deliveries of one message before it is parked as poison.
     pub delivery_limit: u32,
+    /// Messages a parking queue keeps at most: past it, the sweeper drops the oldest (each
+    /// logged with its id and reason), so poison that nobody re-drives cannot fill the broker.
+    pub parked_limit: u64,
     /// Where the worker serves `/metrics` and `/healthz` (port 0: any free port, logged).
     pub metrics_bind: String,
     /// Crawl pages one worker process fetches at once (also the crawl queue's prefetch).
@@ -349,6 +352,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("worker.lease_secs", "30"),
     ("worker.sweep_interval_secs", "5"),
     ("worker.delivery_limit", "5"),
+    ("worker.parked_limit", "100000"),
     ("worker.metrics_bind", "127.0.0.1:0"),
     // Crawl pages wait on background budget most of the time; a few at once keep it busy.
     ("worker.crawl_concurrency", "4"),
@@ -483,6 +487,12 @@ impl Settings {
         }
         if self.worker.lease_secs == 0 {
             return invalid("MUZE__WORKER__LEASE_SECS must be at least 1".into());
+        }
+        if self.worker.parked_limit == 0 {
+            return invalid(
+                "MUZE__WORKER__PARKED_LIMIT must be at least 1 (a parking queue that keeps nothing loses every poison message)"
+                    .into(),
+            );
         }
         for (name, value) in [
             (
@@ -674,6 +684,7 @@ mod tests {
         );
         assert_eq!(s.search.deadline_secs, 60);
         assert_eq!(s.worker.concurrency, 16);
+        assert_eq!(s.worker.parked_limit, 100_000);
         assert_eq!(s.scheduler.crawl_cron, "0 0 3 * * *");
         assert_eq!(s.scheduler.crawl_catch_up, CatchUp::RunOnce);
         assert_eq!(
@@ -748,6 +759,12 @@ mod tests {
         let err = Settings::load_from(None, env(&[("MUZE__CRAWL__SOURCES", "youtube")]))
             .expect_err("not crawlable");
         assert!(err.to_string().contains("MUZE__CRAWL__SOURCES"), "{err}");
+        let err = Settings::load_from(None, env(&[("MUZE__WORKER__PARKED_LIMIT", "0")]))
+            .expect_err("a parking queue that keeps nothing");
+        assert!(
+            err.to_string().contains("MUZE__WORKER__PARKED_LIMIT"),
+            "{err}"
+        );
         let s = Settings::load_from(
             None,
             env(&[

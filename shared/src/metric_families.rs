@@ -57,6 +57,9 @@ pub const LIMITER_STATE_LOST: &str = "muze_limiter_state_lost_total";
 
 /// Messages moved to a parking queue (delivery limit reached or poison).
 pub const MESSAGES_PARKED: &str = "muze_messages_parked_total";
+/// Parked messages dropped, oldest first, to keep a parking queue within
+/// `worker.parked_limit`, by `kind`.
+pub const PARKED_DROPPED: &str = "muze_parked_dropped_total";
 /// Repairs the sweeper made, by `repair` (`expired_search`, `stranded_search`, `lost_search`,
 /// `stranded_crawl_page`).
 pub const SWEEPER_REPAIRS: &str = "muze_sweeper_repairs_total";
@@ -136,6 +139,7 @@ pub fn describe_all() {
         (LIMITER_WAITS, "Provider budget refusals (the caller waits), by provider and priority."),
         (LIMITER_STATE_LOST, "Provider budgets found lost in Redis and rebuilt."),
         (MESSAGES_PARKED, "Messages moved to a parking queue."),
+        (PARKED_DROPPED, "Parked messages dropped, oldest first, to keep a parking queue within MUZE__WORKER__PARKED_LIMIT, by kind."),
         (SWEEPER_REPAIRS, "Repairs made by the sweeper, by kind of repair."),
         (CRAWL_PAGES_FETCHED, "Crawl pages fetched, by provider and outcome."),
         (CRAWL_TRACKS_ADDED, "Tracks crawls added to the catalog."),

@@ -40,7 +40,7 @@ pub struct Worker {
     crawl: CrawlContext,
     concurrency: u16,
     crawl_concurrency: u16,
-    sweep_interval: Duration,
+    sweeping: sweeper::Sweeping,
     ops: ops::Ops,
     /// Up while the search consumer is subscribed (read by `/readyz`).
     search_consumer: consume::Subscribed,
@@ -118,7 +118,10 @@ impl Worker {
                 answered_wait: settings.answered_wait(),
             },
             concurrency: settings.worker.concurrency,
-            sweep_interval: Duration::from_secs(settings.worker.sweep_interval_secs.max(1)),
+            sweeping: sweeper::Sweeping {
+                every: Duration::from_secs(settings.worker.sweep_interval_secs.max(1)),
+                parked_limit: settings.worker.parked_limit,
+            },
             ops,
             search_consumer,
             crawl_consumer,
@@ -137,11 +140,7 @@ impl Worker {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let stop = CancellationToken::new();
-        let sweeper = tokio::spawn(sweeper::run(
-            self.ctx.clone(),
-            self.sweep_interval,
-            stop.clone(),
-        ));
+        let sweeper = tokio::spawn(sweeper::run(self.ctx.clone(), self.sweeping, stop.clone()));
         let consumer = tokio::spawn(consume::run(
             Arc::new(SearchJob(self.ctx.clone())),
             self.ctx.broker.clone(),

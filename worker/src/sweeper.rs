@@ -13,6 +13,8 @@
 //! - A job past its deadline that nobody holds fails with `deadline_exceeded`.
 //! - Crawl pages likewise: unpublished pending pages are published, pages whose worker died
 //!   (lease expired) are handed back and published again.
+//! - A parking queue holding more than `worker.parked_limit` messages loses its oldest, each
+//!   logged with its id and reason, so poison nobody re-drives cannot fill the broker.
 //!
 //! Several workers may sweep at once: rows are taken with `FOR UPDATE SKIP LOCKED`, and a
 //! duplicate message is harmless because jobs are idempotent.
@@ -24,7 +26,7 @@ use muze_shared::{
     db::{crawls, searches},
     domain::{NormalizedQuery, Query, ResultLimit, SearchType},
     metric_families,
-    queue::{Route, SearchMessage},
+    queue::{JobQueues, Route, SearchMessage},
 };
 use tokio_util::sync::CancellationToken;
 
@@ -39,15 +41,24 @@ const LOST_IN_BACKLOG_AFTER_SECS: u64 = 60;
 /// Crawl pages repaired per pass at most.
 const MAX_PAGES_PER_SWEEP: i64 = 1_000;
 
-/// Sweeps every `interval` until `stop` is cancelled.
-pub async fn run(ctx: JobContext, interval: Duration, stop: CancellationToken) {
-    let mut ticker = tokio::time::interval(interval);
+/// How the sweeper runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Sweeping {
+    /// How often it passes.
+    pub every: Duration,
+    /// Messages each parking queue keeps at most.
+    pub parked_limit: u64,
+}
+
+/// Sweeps every `sweeping.every` until `stop` is cancelled.
+pub async fn run(ctx: JobContext, sweeping: Sweeping, stop: CancellationToken) {
+    let mut ticker = tokio::time::interval(sweeping.every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
             _ = ticker.tick() => {
-                if let Err(e) = sweep(&ctx).await {
+                if let Err(e) = sweep(&ctx, sweeping).await {
                     tracing::warn!(error = %e, "sweep failed; will try again");
                 }
             }
@@ -56,9 +67,40 @@ pub async fn run(ctx: JobContext, interval: Duration, stop: CancellationToken) {
 }
 
 /// One pass.
-pub async fn sweep(ctx: &JobContext) -> anyhow::Result<()> {
+pub async fn sweep(ctx: &JobContext, sweeping: Sweeping) -> anyhow::Result<()> {
     sweep_searches(ctx).await?;
-    sweep_crawl_pages(ctx).await
+    sweep_crawl_pages(ctx).await?;
+    let topology = ctx.broker.topology();
+    for (kind, queues) in [("search", &topology.search), ("crawl", &topology.crawl)] {
+        trim_parked(ctx, kind, queues, sweeping.parked_limit).await?;
+    }
+    Ok(())
+}
+
+/// Drops the oldest parked messages of `kind` past `limit`, each logged so an operator can
+/// still see what was lost.
+async fn trim_parked(
+    ctx: &JobContext,
+    kind: &'static str,
+    queues: &JobQueues,
+    limit: u64,
+) -> anyhow::Result<()> {
+    let dropped = ctx.broker.trim_parked(queues, limit).await?;
+    if dropped.is_empty() {
+        return Ok(());
+    }
+    for message in &dropped {
+        tracing::warn!(
+            kind,
+            message.id = %message.message_id,
+            reason = %message.reason,
+            body = %String::from_utf8_lossy(&message.body),
+            "dropped the oldest parked message: its parking queue is full (MUZE__WORKER__PARKED_LIMIT)"
+        );
+    }
+    metrics::counter!(metric_families::PARKED_DROPPED, "kind" => kind)
+        .increment(dropped.len() as u64);
+    Ok(())
 }
 
 /// Publishes crawl pages left without a live message.

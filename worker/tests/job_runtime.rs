@@ -342,3 +342,52 @@ async fn a_message_workers_keep_dying_on_is_parked_by_the_broker_and_redriven_by
     assert_eq!(parked["total"], 0, "{parked}");
     system.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_full_parking_queue_drops_its_oldest_messages_down_to_the_limit() {
+    use muze_shared::queue::REASON_HEADER;
+    let mut system = System::start(Options {
+        workers: 0,
+        extra_env: vec![("MUZE__WORKER__PARKED_LIMIT".into(), "3".into())],
+        ..Options::default()
+    })
+    .await;
+    // Five parked messages, oldest first, before any worker sweeps.
+    let broker = system.broker().await;
+    let parked = broker.topology().search.parked.clone();
+    let mut sent = Vec::new();
+    for n in 0..5 {
+        let id = uuid::Uuid::now_v7().to_string();
+        let reason = format!("poison {n}");
+        broker
+            .publish(&parked, b"{}", &id, &[(REASON_HEADER, reason.as_str())])
+            .await
+            .expect("parked");
+        sent.push(id);
+    }
+
+    // A worker's sweeper keeps the three newest, in order.
+    system.start_worker().await;
+    let waited = Instant::now();
+    let kept: Vec<String> = loop {
+        let page = broker
+            .parked(&broker.topology().search, 10)
+            .await
+            .expect("parked");
+        if page.total == 3 {
+            break page.messages.into_iter().map(|m| m.message_id).collect();
+        }
+        assert!(
+            waited.elapsed() < Duration::from_secs(20),
+            "{} parked, limit 3",
+            page.total
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(kept, sent[2..], "the oldest two dropped, the rest in order");
+    // And no further: the bound is a floor for what stays, too.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(broker.ready_in(&parked).await.expect("count"), 3);
+    broker.close().await;
+    system.shutdown().await;
+}

@@ -151,6 +151,40 @@ impl Broker {
         Ok((moved, kept))
     }
 
+    /// Drops the oldest parked messages of one kind until at most `keep` are left; returns
+    /// those dropped. Each drop checks the count the broker says is left behind it, so workers
+    /// trimming at once stop at the bound together instead of each dropping the excess.
+    pub async fn trim_parked(
+        &self,
+        queues: &JobQueues,
+        keep: u64,
+    ) -> Result<Vec<ParkedMessage>, BrokerError> {
+        let total = self.ready_in(&queues.parked).await?;
+        if total <= keep {
+            return Ok(Vec::new());
+        }
+        let channel = self.channel().await?;
+        let mut dropped = Vec::new();
+        let outcome = async {
+            for _ in 0..(total - keep).min(MAX_SCAN as u64) {
+                let Some(got) = next(&channel, queues).await? else {
+                    break;
+                };
+                if u64::from(got.message_count) < keep {
+                    // Within the bound now: held until the channel closes, then back in place.
+                    break;
+                }
+                got.delivery.acker.ack(BasicAckOptions::default()).await?;
+                dropped.push(read(&got.delivery));
+            }
+            Ok::<(), BrokerError>(())
+        }
+        .await;
+        let _ = channel.close(200, "parked messages trimmed".into()).await;
+        outcome?;
+        Ok(dropped)
+    }
+
     /// Drops every parked message of one kind; returns how many.
     pub async fn purge_parked(&self, queues: &JobQueues) -> Result<u32, BrokerError> {
         let channel = self.channel().await?;
