@@ -68,11 +68,28 @@ pub async fn run(ctx: JobContext, sweeping: Sweeping, stop: CancellationToken) {
 
 /// One pass.
 pub async fn sweep(ctx: &JobContext, sweeping: Sweeping) -> anyhow::Result<()> {
-    sweep_searches(ctx).await?;
-    sweep_crawl_pages(ctx).await?;
     let topology = ctx.broker.topology();
-    for (kind, queues) in [("search", &topology.search), ("crawl", &topology.crawl)] {
-        trim_parked(ctx, kind, queues, sweeping.parked_limit).await?;
+    // The depths this pass needs, on one channel.
+    let depths = ctx
+        .broker
+        .ready_in_each(&[
+            &topology.search.work,
+            &topology.search.parked,
+            &topology.crawl.parked,
+        ])
+        .await;
+    // Unknown: assume a backlog (the longer wait before calling a message lost).
+    let backlog = depths.as_ref().map_or(true, |d| d[0] > 0);
+    sweep_searches(ctx, backlog).await?;
+    sweep_crawl_pages(ctx).await?;
+    let parked = depths?;
+    for (kind, queues, depth) in [
+        ("search", &topology.search, parked[1]),
+        ("crawl", &topology.crawl, parked[2]),
+    ] {
+        if depth > sweeping.parked_limit {
+            trim_parked(ctx, kind, queues, sweeping.parked_limit).await?;
+        }
     }
     Ok(())
 }
@@ -128,7 +145,7 @@ async fn sweep_crawl_pages(ctx: &JobContext) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn sweep_searches(ctx: &JobContext) -> anyhow::Result<()> {
+async fn sweep_searches(ctx: &JobContext, backlog: bool) -> anyhow::Result<()> {
     let expired = searches::expire_overdue(&ctx.pool, &ctx.done_channel).await?;
     if !expired.is_empty() {
         tracing::info!(count = expired.len(), "failed searches past their deadline");
@@ -137,12 +154,6 @@ async fn sweep_searches(ctx: &JobContext) -> anyhow::Result<()> {
     }
     let stranded = searches::reclaim_stranded(&ctx.pool, UNPUBLISHED_AFTER_SECS).await?;
     republish(ctx, stranded, "stranded_search").await?;
-    let backlog = ctx
-        .broker
-        .ready_in(&ctx.broker.topology().search.work)
-        .await
-        .map(|ready| ready > 0)
-        .unwrap_or(true);
     let lost_after = if backlog {
         LOST_IN_BACKLOG_AFTER_SECS
     } else {

@@ -271,16 +271,36 @@ impl Broker {
     /// Messages ready in one queue, read with one passive declare on a channel of its own:
     /// for a caller that needs one count, not every queue of a kind ([`Broker::queue_depths`]).
     pub async fn ready_in(&self, queue: &str) -> Result<u64, BrokerError> {
+        Ok(self.ready_in_each(&[queue]).await?[0])
+    }
+
+    /// Messages ready in each of `queues`, in order, read on one channel (one passive declare
+    /// each): a periodic reader opens one channel per read, not one per queue.
+    pub async fn ready_in_each(&self, queues: &[&str]) -> Result<Vec<u64>, BrokerError> {
         let channel = self.channel().await?;
         let passive = QueueDeclareOptions {
             passive: true,
             ..QueueDeclareOptions::default()
         };
-        let declared = channel
-            .queue_declare(queue.into(), passive, FieldTable::default())
-            .await;
-        let _ = channel.close(200, "depth read".into()).await;
-        Ok(u64::from(declared?.message_count()))
+        let mut counts = Vec::with_capacity(queues.len());
+        let mut failed = None;
+        for queue in queues {
+            match channel
+                .queue_declare((*queue).into(), passive, FieldTable::default())
+                .await
+            {
+                Ok(declared) => counts.push(u64::from(declared.message_count())),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        let _ = channel.close(200, "depths read".into()).await;
+        match failed {
+            Some(e) => Err(e.into()),
+            None => Ok(counts),
+        }
     }
 
     /// Deletes every queue of this namespace, messages included: for tearing down a test or

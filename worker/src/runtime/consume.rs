@@ -32,6 +32,8 @@ use super::{execute, Failure, Job, JobError};
 
 /// Longest pause between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// How long shutdown waits for the broker to confirm a consumer's cancel.
+const CANCEL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Whether a consumer is subscribed to its queue right now. Cheap to clone: a shared flag.
 #[derive(Debug, Clone, Default)]
@@ -160,7 +162,13 @@ where
     loop {
         tokio::select! {
             () = stop.cancelled() => {
-                let _ = channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
+                // Bounded: on a connection that died at this moment the broker never answers,
+                // and shutdown must not wait for it (unsettled deliveries go back to the queue
+                // with the connection).
+                let cancel = channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default());
+                if tokio::time::timeout(CANCEL_TIMEOUT, cancel).await.is_err() {
+                    tracing::warn!(queue = %queue, "the broker did not confirm the consumer's cancel; stopping anyway");
+                }
                 return Ok(());
             }
             next = consumer.next() => match next {
