@@ -20,6 +20,7 @@ use std::{
     time::Duration,
 };
 
+use muze_shared::stage::{self, Stage};
 use sqlx::postgres::PgListener;
 use tokio::{sync::oneshot, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
@@ -156,7 +157,10 @@ async fn listen(notifier: Arc<Notifier>, mut listener: PgListener, stop: Cancell
             Ok(Some(notification)) => {
                 healthy = true;
                 match notification.payload().parse::<Uuid>() {
-                    Ok(id) => notifier.wake(id),
+                    Ok(id) => {
+                        stage::mark(Stage::Woken, Some(id));
+                        notifier.wake(id);
+                    }
                     Err(_) => tracing::warn!(
                         notify.payload = notification.payload(),
                         "ignoring a search_done notification that is not a search id"

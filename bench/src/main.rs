@@ -4,6 +4,7 @@
 //! `cargo build --release --bins && target/release/muze-bench latency --rate 20 --seconds 30`
 
 mod catalog_hits;
+mod cpu;
 mod crawl;
 mod faults;
 mod independence;
@@ -12,6 +13,7 @@ mod limiter;
 mod near_keys;
 mod publish;
 mod stack;
+mod throughput;
 
 use clap::{Parser, Subcommand};
 
@@ -31,6 +33,9 @@ enum Command {
     Latency(latency::Args),
     /// Added latency of one fallback hop (first provider down), against the healthy path.
     FallbackHop(latency::Args),
+    /// Searches per second at which p99 stays under a bound, for 1, 2, 4 workers; CPU per
+    /// search by process.
+    Throughput(throughput::Args),
     /// Limiter utilization and violations, shared vs naive, 1/2/4 workers; acquire latency.
     Limiter(limiter::Args),
     /// Confirmed-publish latency to RabbitMQ.
@@ -52,6 +57,7 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Latency(args) => latency::run(args).await,
+        Command::Throughput(args) => throughput::run(args).await,
         Command::FallbackHop(args) => latency::fallback_hop(args).await,
         Command::Limiter(args) => limiter::run(args).await,
         Command::Publish(args) => publish::run(args).await,

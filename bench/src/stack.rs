@@ -29,6 +29,8 @@ pub struct Stack {
     names: Vec<String>,
     /// Processes started so far, numbering their log files.
     started: usize,
+    /// Where each process's log goes, if anywhere.
+    logs: Option<PathBuf>,
     /// Declared last: removed after the processes are stopped.
     world: World,
 }
@@ -85,6 +87,19 @@ impl Stack {
         extra_env: &[(&str, &str)],
         sim_args: &[&str],
     ) -> anyhow::Result<Stack> {
+        Self::start_logged(workers, sim_latency_ms, extra_env, sim_args, None).await
+    }
+
+    /// Like [`Stack::start_with_sim_args`], each process's log (stdout) written to a file in
+    /// `logs`, else in `MUZE_BENCH_LOGS` if set, else nowhere.
+    pub async fn start_logged(
+        workers: usize,
+        sim_latency_ms: u64,
+        extra_env: &[(&str, &str)],
+        sim_args: &[&str],
+        logs: Option<PathBuf>,
+    ) -> anyhow::Result<Stack> {
+        let logs = logs.or_else(|| std::env::var_os(LOGS_ENV).map(PathBuf::from));
         let mut world = World::new("bench");
         let sim_port = free_port()?;
         let api_port = free_port()?;
@@ -119,6 +134,7 @@ impl Stack {
             children: Vec::new(),
             names: Vec::new(),
             started: 0,
+            logs,
             world,
         };
         let bind = format!("127.0.0.1:{sim_port}");
@@ -139,13 +155,13 @@ impl Stack {
         Ok(stack)
     }
 
-    /// Where a new process's log goes: nowhere, or with `MUZE_BENCH_LOGS=<dir>` to
-    /// `<dir>/<binary>-<n>.log` (`n` counts the processes started), to read after a run.
+    /// Where a new process's log goes: nowhere, or (with `MUZE_BENCH_LOGS=<dir>`, or the
+    /// directory given to [`Stack::start_logged`]) to `<dir>/<binary>-<n>.log` (`n` counts the
+    /// processes started), to read after a run.
     fn log_of(&self, name: &str) -> anyhow::Result<Stdio> {
-        let Some(dir) = std::env::var_os(LOGS_ENV) else {
+        let Some(dir) = self.logs.clone() else {
             return Ok(Stdio::null());
         };
-        let dir = PathBuf::from(dir);
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let path = dir.join(format!("{name}-{}.log", self.started));
         let file =
@@ -198,6 +214,15 @@ impl Stack {
         .await
         .map_err(anyhow::Error::msg)
         .context("muze-worker")
+    }
+
+    /// Each running process: its binary's name and pid.
+    pub fn processes(&self) -> Vec<(String, u32)> {
+        self.names
+            .iter()
+            .cloned()
+            .zip(self.children.iter().map(Child::id))
+            .collect()
     }
 
     /// SIGKILLs the newest worker (no chance to finish or hand back its jobs); returns its pid.

@@ -8,7 +8,8 @@
 //! - [`rate_limit`]: fleet-wide provider budgets in Redis.
 //! - [`cron`]: cron schedules with seconds in a time zone, DST-correct.
 //! - [`redis_conn`], [`telemetry`], [`shutdown`]: process plumbing; [`metric_families`]: every
-//!   metric's name and HELP text.
+//!   metric's name and HELP text; [`stage`]: the moments a search passes, for the latency
+//!   benchmark.
 //!
 //! Errors: each module has its own `thiserror` enum; binaries wrap them with `anyhow` context.
 
@@ -25,6 +26,7 @@ pub mod queue;
 pub mod rate_limit;
 pub mod redis_conn;
 pub mod shutdown;
+pub mod stage;
 pub mod telemetry;
 
 pub use config::Settings;

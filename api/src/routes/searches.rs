@@ -26,6 +26,7 @@ use muze_shared::{
     domain::{SearchError, SearchView},
     metric_families,
     queue::{Route, SearchMessage},
+    stage::{self, Stage},
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -83,6 +84,7 @@ pub async fn create(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let received = stage::start();
     let request = SearchRequest::parse(&headers, body)?;
     let new = NewSearch {
         id: Uuid::now_v7(),
@@ -115,11 +117,20 @@ pub async fn create(
         return Ok(json_response(StatusCode::OK, body));
     }
     catalog_lookup("miss");
+    let looked_up = stage::start();
     // Only a search that goes upstream spends the key's search allowance.
     client_limit::spend(&state, &caller, Class::Searches).await?;
+    let allowed = stage::start();
     let enqueued = searches::create_or_join(&state.pool, &new, state.search.cache_ttl_secs).await?;
     match enqueued {
-        Enqueued::Created(id) => publish(&state, id, &new, false).await?,
+        Enqueued::Created(id) => {
+            stage::mark_at(Stage::Received, Some(id), received);
+            stage::mark_at(Stage::LookedUp, Some(id), looked_up);
+            stage::mark_at(Stage::Allowed, Some(id), allowed);
+            stage::mark(Stage::Inserted, Some(id));
+            publish(&state, id, &new, false).await?;
+            stage::mark(Stage::Confirmed, Some(id));
+        }
         Enqueued::Joined(_) => metrics::counter!(metric_families::SEARCHES_JOINED).increment(1),
     }
     let id = enqueued.id();
@@ -130,6 +141,7 @@ pub async fn create(
             ApiError::Internal(anyhow::anyhow!("search {id} vanished after enqueueing"))
         })?;
     state.status.tally.count(Answered::Upstream);
+    stage::mark(Stage::Accepted, Some(id));
     Ok((
         StatusCode::ACCEPTED,
         [(header::LOCATION, format!("/v1/searches/{id}"))],
@@ -298,10 +310,15 @@ pub async fn show(
     let subscription = state.notifier.subscribe(id);
     let view = current(&state, id).await?;
     if view.status.is_final() {
+        stage::mark(Stage::Answered, Some(id));
         return Ok(Json(view));
     }
     subscription.wait(wait).await;
-    current(&state, id).await.map(Json)
+    let view = current(&state, id).await?;
+    if view.status.is_final() {
+        stage::mark(Stage::Answered, Some(id));
+    }
+    Ok(Json(view))
 }
 
 /// Seconds a long-poll refused for the cap is told to wait: about how long a poll slot takes

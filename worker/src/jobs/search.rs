@@ -14,6 +14,7 @@ use muze_shared::{
     metric_families,
     queue::{Broker, SearchMessage},
     rate_limit::{Priority, RateLimiter},
+    stage::{self, Stage},
 };
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -137,6 +138,7 @@ impl SearchJob {
             )
             .await
             .map_err(|e| tried(JobError::store("storing the answer", &e), &found))?;
+            stage::mark(Stage::Committed, Some(id));
             tracing::info!(source = %provider, results = tracks.len(), ?finish, "search answered");
             metrics::counter!(metric_families::SEARCHES_FINISHED, "status" => "succeeded", "source" => provider.as_str())
                 .increment(1);
@@ -235,11 +237,15 @@ impl Job for SearchJob {
     #[tracing::instrument(skip_all, fields(job.id = %message.search_id, job.retries = message.retries))]
     async fn run(&self, message: &SearchMessage) -> Result<(), Failure<Tried>> {
         let ctx = &self.0;
+        stage::mark(Stage::Delivered, Some(message.search_id));
         let owner = match searches::claim(&ctx.pool, message.search_id, ctx.lease_secs)
             .await
             .map_err(|e| JobError::store("claiming the job", &e))?
         {
-            Claim::Claimed(job) => job.lease_owner,
+            Claim::Claimed(job) => {
+                stage::mark(Stage::Claimed, Some(message.search_id));
+                job.lease_owner
+            }
             Claim::Final => {
                 tracing::debug!("already final; redelivery ignored");
                 return Ok(());

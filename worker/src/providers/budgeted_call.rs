@@ -8,6 +8,7 @@ use std::{future::Future, time::Duration};
 use muze_shared::{
     metric_families,
     rate_limit::{Decision, Outcome, Priority, RateLimiter, WaitReason},
+    stage::{self, Stage},
 };
 
 use super::{Provider, ProviderError};
@@ -65,8 +66,10 @@ where
                 };
             }
         };
+        stage::mark(Stage::Granted, None);
         let started = std::time::Instant::now();
         let result = call().await;
+        stage::mark(Stage::Called, None);
         metrics::histogram!(metric_families::PROVIDER_CALL_DURATION, "provider" => name.as_str(), "priority" => priority.as_str())
             .record(started.elapsed().as_secs_f64());
         let outcome = match &result {
@@ -86,6 +89,7 @@ where
             // The slot stays held until the call's timeout has passed: safe, only slower.
             tracing::warn!(provider = %name, error = %e, "could not report the call's outcome");
         }
+        stage::mark(Stage::Reported, None);
         if matches!(result, Err(ProviderError::Unauthorized)) && !resent {
             tracing::info!(provider = %name, "token refused; sending once more with a fresh one");
             resent = true;
