@@ -526,7 +526,8 @@ pub async fn for_search(
 }
 
 /// Tracks the index finds for a query key: the key among their identity or title keys, or its
-/// [`song_identity::probe`] meeting their near keys. Exact
+/// [`song_identity::probe`] meeting their near keys (the migration's `catalog_key_hits`, which
+/// keeps the lookup on the indexes whatever the catalog's size). Exact
 /// identity, then exact title matches come first, then those with more provider links; each
 /// with its keys and demand (earlier answers including it, counted up to `demand_cap`) for
 /// [`crate::domain::catalog_match::choose`].
@@ -542,7 +543,7 @@ pub async fn candidates(
                 (SELECT count(*) FROM (SELECT 1 FROM search_results r WHERE r.track_id = t.id
                                        LIMIT $4) AS d) AS demand
          FROM tracks t
-         WHERE t.identity_keys @> ARRAY[$2] OR t.title_keys @> ARRAY[$2] OR t.near_keys && $1
+         WHERE t.id IN (SELECT catalog_key_hits($1, $2))
          ORDER BY t.identity_keys @> ARRAY[$2] DESC, t.title_keys @> ARRAY[$2] DESC,
                   (SELECT count(*) FROM track_links l WHERE l.track_id = t.id) DESC,
                   t.created_at
