@@ -9,8 +9,10 @@
 //!   extra word, two typos — goes upstream, because a wrong answer from the catalog is worse
 //!   than an upstream call.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{types::Json, PgPool};
 use uuid::Uuid;
 
 use super::{searches::NewSearch, tracks};
@@ -36,33 +38,39 @@ struct AnswerRow {
     finished_at: Option<DateTime<Utc>>,
     stale: bool,
     fresh_for_ms: f64,
+    results: Json<Vec<tracks::TrackJson>>,
 }
 
-/// The newest answer to the same normalized search, if any.
+/// The newest answer to the same normalized search, if any, with its results (one round trip).
 pub async fn stored_answer(
     pool: &PgPool,
     new: &NewSearch,
     ttl_secs: u64,
 ) -> Result<Option<StoredAnswer>, sqlx::Error> {
-    let row: Option<AnswerRow> = sqlx::query_as(
-        "SELECT id, query, created_at, finished_at,
-                finished_at < now() - make_interval(secs => $4) AS stale,
-                (GREATEST(extract(epoch FROM finished_at + make_interval(secs => $4) - now()), 0)
-                    * 1000)::float8 AS fresh_for_ms
-         FROM searches
-         WHERE normalized_query = $1 AND search_type = $2 AND result_limit = $3
-           AND status = 'succeeded'
-         ORDER BY finished_at DESC
-         LIMIT 1",
-    )
-    .bind(new.normalized.as_str())
-    .bind(new.search_type.as_str())
-    .bind(i16::from(new.limit.get()))
-    .bind(ttl_secs as f64)
-    .fetch_optional(pool)
-    .await?;
+    static NEWEST_ANSWER: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT id, query, created_at, finished_at,
+                    finished_at < now() - make_interval(secs => $4) AS stale,
+                    (GREATEST(extract(epoch FROM finished_at + make_interval(secs => $4) - now()),
+                              0) * 1000)::float8 AS fresh_for_ms,
+                    {} AS results
+             FROM searches s
+             WHERE normalized_query = $1 AND search_type = $2 AND result_limit = $3
+               AND status = 'succeeded'
+             ORDER BY finished_at DESC
+             LIMIT 1",
+            tracks::RESULTS_JSON
+        )
+    });
+    let row: Option<AnswerRow> = sqlx::query_as(NEWEST_ANSWER.as_str())
+        .bind(new.normalized.as_str())
+        .bind(new.search_type.as_str())
+        .bind(i16::from(new.limit.get()))
+        .bind(ttl_secs as f64)
+        .fetch_optional(pool)
+        .await?;
     let Some(row) = row else { return Ok(None) };
-    let results = tracks::for_search(pool, row.id).await?;
+    let results = tracks::from_results(row.results);
     Ok(Some(StoredAnswer {
         view: catalog_view(row.id, row.query, row.created_at, row.finished_at, results),
         stale: row.stale,

@@ -11,6 +11,9 @@ use sqlx::{
     ConnectOptions, Connection, PgPool,
 };
 
+/// A pooled connection idle at least this long is pinged before it is handed out.
+const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
+
 /// The schema in `migrations/`, embedded at compile time.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 
@@ -62,6 +65,18 @@ pub async fn connect_with(
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
+        // A connection back from a query moments ago is alive: pinging it on every acquire
+        // cost each statement a second round trip. One idle longer may have been cut (a
+        // restarted server, a dropped link), so it is pinged, and replaced if it fails.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_IDLE_AFTER {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_with(pooled)
         .await
         .map_err(ConnectError::Unreachable)

@@ -2,8 +2,10 @@
 //! and the worker's state transitions. Every transition is conditional on the current state,
 //! so a redelivered message or a second worker changes nothing that is already decided.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
-use sqlx::{types::Json, PgExecutor, PgPool, Postgres, Transaction};
+use sqlx::{types::Json, PgExecutor, PgPool};
 use uuid::Uuid;
 
 use crate::domain::{
@@ -48,57 +50,44 @@ impl Enqueued {
 /// The unique partial index `searches_in_flight` makes this hold across any number of API
 /// processes.
 ///
-/// The order of the three steps closes the gap where a request misses both the in-flight job
-/// and its answer: a request that found no stored answer may reach this point just after the
-/// identical job committed. It looks for the job in flight first, then (in a later snapshot)
-/// for a fresh answer, and only then inserts; a job that was in flight at the first look is
-/// therefore either joined or seen finished at the second. Freshness, not "finished after
-/// this request arrived", decides: a job's `finished_at` is its transaction's start, which
-/// can precede a request that still missed its commit. A stale answer being refreshed does
-/// not count, so its refresh is queued.
+/// One statement, so one snapshot answers both lookups: the identical job is in it either
+/// still in flight (joined) or already final with its answer (joined, if fresh). No job can
+/// slip between the two looks, as it could when they were separate statements. Freshness, not
+/// "finished after this request arrived", decides: a job's `finished_at` is its transaction's
+/// start, which can precede a request that still missed its commit. A stale answer being
+/// refreshed does not count, so its refresh is queued. Only when neither is found is the job
+/// inserted; an identical insert racing ours makes ours a no-op, and the next try joins it.
 pub async fn create_or_join(
     pool: &PgPool,
     new: &NewSearch,
     fresh_secs: u64,
 ) -> Result<Enqueued, sqlx::Error> {
-    // The in-flight job can finish between our conflict and our read; then try again.
+    // A racing identical job can finish between its conflict with ours and our next look;
+    // then try again.
     for _ in 0..3 {
-        let existing: Option<Uuid> = sqlx::query_scalar(
-            "SELECT id FROM searches
-             WHERE normalized_query = $1 AND search_type = $2 AND result_limit = $3
-               AND status IN ('queued', 'running')",
-        )
-        .bind(new.normalized.as_str())
-        .bind(new.search_type.as_str())
-        .bind(i16::from(new.limit.get()))
-        .fetch_optional(pool)
-        .await?;
-        if let Some(id) = existing {
-            return Ok(Enqueued::Joined(id));
-        }
-        let answered: Option<Uuid> = sqlx::query_scalar(
-            "SELECT id FROM searches
-             WHERE normalized_query = $1 AND search_type = $2 AND result_limit = $3
-               AND status = 'succeeded' AND finished_at >= now() - make_interval(secs => $4)
-             ORDER BY finished_at DESC
-             LIMIT 1",
-        )
-        .bind(new.normalized.as_str())
-        .bind(new.search_type.as_str())
-        .bind(i16::from(new.limit.get()))
-        .bind(fresh_secs as f64)
-        .fetch_optional(pool)
-        .await?;
-        if let Some(id) = answered {
-            return Ok(Enqueued::Joined(id));
-        }
-        let inserted: Option<Uuid> = sqlx::query_scalar(
-            "INSERT INTO searches (id, query, normalized_query, search_type, result_limit, deadline_at)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (normalized_query, search_type, result_limit)
-                 WHERE status IN ('queued', 'running')
-             DO NOTHING
-             RETURNING id",
+        let outcome: Option<(Uuid, bool)> = sqlx::query_as(
+            "WITH found AS (
+                 (SELECT id FROM searches
+                  WHERE normalized_query = $3 AND search_type = $4 AND result_limit = $5
+                    AND status IN ('queued', 'running'))
+                 UNION ALL
+                 (SELECT id FROM searches
+                  WHERE normalized_query = $3 AND search_type = $4 AND result_limit = $5
+                    AND status = 'succeeded' AND finished_at >= now() - make_interval(secs => $7)
+                  ORDER BY finished_at DESC
+                  LIMIT 1)
+                 LIMIT 1),
+             inserted AS (
+                 INSERT INTO searches (id, query, normalized_query, search_type, result_limit,
+                                       deadline_at)
+                 SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM found)
+                 ON CONFLICT (normalized_query, search_type, result_limit)
+                     WHERE status IN ('queued', 'running')
+                 DO NOTHING
+                 RETURNING id)
+             SELECT id, false FROM found
+             UNION ALL
+             SELECT id, true FROM inserted",
         )
         .bind(new.id)
         .bind(new.query.as_str())
@@ -106,10 +95,13 @@ pub async fn create_or_join(
         .bind(new.search_type.as_str())
         .bind(i16::from(new.limit.get()))
         .bind(new.deadline_at)
+        .bind(fresh_secs as f64)
         .fetch_optional(pool)
         .await?;
-        if let Some(id) = inserted {
-            return Ok(Enqueued::Created(id));
+        match outcome {
+            Some((id, true)) => return Ok(Enqueued::Created(id)),
+            Some((id, false)) => return Ok(Enqueued::Joined(id)),
+            None => continue,
         }
     }
     Err(sqlx::Error::Protocol(
@@ -119,10 +111,17 @@ pub async fn create_or_join(
 
 /// Records that the broker confirmed the job's message.
 pub async fn mark_published(pool: &PgPool, id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE searches SET published_at = now(), message_due_at = now() WHERE id = $1")
-        .bind(id)
-        .execute(pool)
-        .await?;
+    mark_published_all(pool, &[id]).await
+}
+
+/// Records that the broker confirmed the messages of these jobs, in one statement.
+pub async fn mark_published_all(pool: &PgPool, ids: &[Uuid]) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE searches SET published_at = now(), message_due_at = now() WHERE id = ANY($1)",
+    )
+    .bind(ids)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -137,23 +136,25 @@ struct SearchRow {
     error_message: Option<String>,
     created_at: DateTime<Utc>,
     finished_at: Option<DateTime<Utc>>,
+    results: Json<Vec<tracks::TrackJson>>,
 }
 
-/// The search as the API shows it, with its results in order.
+/// The search as the API shows it, with its results in order (one round trip).
 pub async fn view(pool: &PgPool, id: Uuid) -> Result<Option<SearchView>, sqlx::Error> {
-    let row: Option<SearchRow> = sqlx::query_as(
-        "SELECT id, query, status, source, attempts, error_code, error_message, created_at, finished_at
-         FROM searches WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
+    static VIEW: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT id, query, status, source, attempts, error_code, error_message, created_at,
+                    finished_at,
+                    CASE WHEN status = 'succeeded' THEN {} ELSE '[]' END AS results
+             FROM searches s WHERE id = $1",
+            tracks::RESULTS_JSON
+        )
+    });
+    let row: Option<SearchRow> = sqlx::query_as(VIEW.as_str())
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
     let Some(row) = row else { return Ok(None) };
-    let results = if row.status == SearchStatus::Succeeded {
-        tracks::for_search(pool, id).await?
-    } else {
-        Vec::new()
-    };
     Ok(Some(SearchView {
         id: row.id,
         query: row.query,
@@ -167,7 +168,7 @@ pub async fn view(pool: &PgPool, id: Uuid) -> Result<Option<SearchView>, sqlx::E
             code,
             message: row.error_message.unwrap_or_default(),
         }),
-        results,
+        results: tracks::from_results(row.results),
     }))
 }
 
@@ -261,16 +262,6 @@ pub async fn extend_lease(
     Ok(extended.rows_affected() == 1)
 }
 
-/// Locks the job row for the rest of the transaction and tells whether it is still open.
-async fn lock_open(tx: &mut Transaction<'_, Postgres>, id: Uuid) -> Result<bool, sqlx::Error> {
-    let status: Option<SearchStatus> =
-        sqlx::query_scalar("SELECT status FROM searches WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    Ok(status.is_some_and(|s| !s.is_final()))
-}
-
 async fn notify_done(
     executor: impl PgExecutor<'_>,
     channel: &str,
@@ -293,8 +284,12 @@ pub enum Finish {
     AlreadyFinal,
 }
 
-/// Stores the answer in one transaction: the tracks (deduplicated into the catalog), the
-/// ordered result list, the job's final state, and a notification for long-polls.
+/// Stores the answer in one transaction: the job's final state and a notification for
+/// long-polls, the tracks (deduplicated into the catalog) and the ordered result list.
+///
+/// The final state is written first: that conditional update takes the row's lock for the
+/// rest of the transaction, says whether the job was still open (a job already final rolls
+/// back untouched) and queues the notification, in one round trip.
 pub async fn succeed(
     pool: &PgPool,
     channel: &str,
@@ -304,44 +299,51 @@ pub async fn succeed(
     found: &[ProviderTrack],
 ) -> Result<Finish, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    if !lock_open(&mut tx, id).await? {
-        return Ok(Finish::AlreadyFinal);
-    }
-    let track_ids = tracks::upsert_all(&mut tx, found).await?.ids;
-    let mut seen = std::collections::HashSet::new();
-    let ordered: Vec<Uuid> = track_ids.into_iter().filter(|t| seen.insert(*t)).collect();
-    let positions: Vec<i16> = (0..ordered.len())
-        .map(|p| i16::try_from(p).unwrap_or(i16::MAX))
-        .collect();
-    sqlx::query(
-        "INSERT INTO search_results (search_id, position, track_id)
-         SELECT $1, p, t FROM UNNEST($2::smallint[], $3::uuid[]) AS u(p, t)
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(id)
-    .bind(&positions)
-    .bind(&ordered)
-    .execute(&mut *tx)
-    .await?;
-    let took: f64 = sqlx::query_scalar(
-        "UPDATE searches
-         SET status = 'succeeded', source = $2, attempts = attempts || $3,
-             finished_at = now(), lease_until = NULL, error_code = NULL, error_message = NULL
-         WHERE id = $1
-         RETURNING EXTRACT(EPOCH FROM finished_at - created_at)::float8",
+    // The notification is sent at commit, so a long-poll it wakes reads the committed answer.
+    let took: Option<f64> = sqlx::query_scalar(
+        "WITH done AS (
+             UPDATE searches
+             SET status = 'succeeded', source = $2, attempts = attempts || $3,
+                 finished_at = now(), lease_until = NULL, error_code = NULL,
+                 error_message = NULL
+             WHERE id = $1 AND status IN ('queued', 'running')
+             RETURNING id, EXTRACT(EPOCH FROM finished_at - created_at)::float8 AS took)
+         SELECT done.took FROM done CROSS JOIN LATERAL pg_notify($4, done.id::text) AS n",
     )
     .bind(id)
     .bind(source)
     .bind(Json(new_attempts))
-    .fetch_one(&mut *tx)
+    .bind(channel)
+    .fetch_optional(&mut *tx)
     .await?;
-    notify_done(&mut *tx, channel, id).await?;
+    let Some(took) = took else {
+        return Ok(Finish::AlreadyFinal);
+    };
+    if !found.is_empty() {
+        let track_ids = tracks::upsert_all(&mut tx, found).await?.ids;
+        let mut seen = std::collections::HashSet::new();
+        let ordered: Vec<Uuid> = track_ids.into_iter().filter(|t| seen.insert(*t)).collect();
+        let positions: Vec<i16> = (0..ordered.len())
+            .map(|p| i16::try_from(p).unwrap_or(i16::MAX))
+            .collect();
+        sqlx::query(
+            "INSERT INTO search_results (search_id, position, track_id)
+             SELECT $1, p, t FROM UNNEST($2::smallint[], $3::uuid[]) AS u(p, t)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(&positions)
+        .bind(&ordered)
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
     record_final("succeeded", took);
     Ok(Finish::Done)
 }
 
-/// Fails the job for good with an error code and message.
+/// Fails the job for good with an error code and message (one statement: the conditional
+/// update and its notification).
 pub async fn fail(
     pool: &PgPool,
     channel: &str,
@@ -349,25 +351,25 @@ pub async fn fail(
     new_attempts: &[Attempt],
     error: &SearchError,
 ) -> Result<Finish, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    if !lock_open(&mut tx, id).await? {
-        return Ok(Finish::AlreadyFinal);
-    }
-    let took: f64 = sqlx::query_scalar(
-        "UPDATE searches
-         SET status = 'failed', attempts = attempts || $2, error_code = $3, error_message = $4,
-             finished_at = now(), lease_until = NULL
-         WHERE id = $1
-         RETURNING EXTRACT(EPOCH FROM finished_at - created_at)::float8",
+    let took: Option<f64> = sqlx::query_scalar(
+        "WITH done AS (
+             UPDATE searches
+             SET status = 'failed', attempts = attempts || $2, error_code = $3,
+                 error_message = $4, finished_at = now(), lease_until = NULL
+             WHERE id = $1 AND status IN ('queued', 'running')
+             RETURNING id, EXTRACT(EPOCH FROM finished_at - created_at)::float8 AS took)
+         SELECT done.took FROM done CROSS JOIN LATERAL pg_notify($5, done.id::text) AS n",
     )
     .bind(id)
     .bind(Json(new_attempts))
     .bind(&error.code)
     .bind(&error.message)
-    .fetch_one(&mut *tx)
+    .bind(channel)
+    .fetch_optional(pool)
     .await?;
-    notify_done(&mut *tx, channel, id).await?;
-    tx.commit().await?;
+    let Some(took) = took else {
+        return Ok(Finish::AlreadyFinal);
+    };
     record_final("failed", took);
     Ok(Finish::Done)
 }

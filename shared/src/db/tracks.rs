@@ -509,6 +509,51 @@ const TRACK_COLUMNS: &str = "t.id, t.title, t.artists, t.album, t.duration_ms, t
     COALESCE((SELECT jsonb_object_agg(l.provider, l.url) FROM track_links l
               WHERE l.track_id = t.id), '{}'::jsonb) AS links";
 
+/// The ordered results of the search `s` as one JSON array, a column of a query that selects
+/// from `searches s`: a search and its answer in one round trip. Read with [`from_results`].
+pub(crate) const RESULTS_JSON: &str = "(SELECT COALESCE(jsonb_agg(jsonb_build_object(
+        'id', t.id, 'title', t.title, 'artists', t.artists, 'album', t.album,
+        'duration_ms', t.duration_ms, 'isrc', t.isrc, 'release_date', t.release_date,
+        'image_url', t.image_url,
+        'links', COALESCE((SELECT jsonb_object_agg(l.provider, l.url) FROM track_links l
+                           WHERE l.track_id = t.id), '{}'::jsonb)) ORDER BY r.position), '[]')
+     FROM search_results r JOIN tracks t ON t.id = r.track_id WHERE r.search_id = s.id)";
+
+/// A track as [`RESULTS_JSON`] writes it.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct TrackJson {
+    id: Uuid,
+    title: String,
+    artists: Vec<String>,
+    album: Option<String>,
+    duration_ms: Option<i32>,
+    isrc: Option<String>,
+    release_date: Option<String>,
+    image_url: Option<String>,
+    links: BTreeMap<String, String>,
+}
+
+/// The tracks of a [`RESULTS_JSON`] column, in order.
+pub(crate) fn from_results(results: Json<Vec<TrackJson>>) -> Vec<Track> {
+    results
+        .0
+        .into_iter()
+        .map(|t| {
+            Track::from(TrackRow {
+                id: t.id,
+                title: t.title,
+                artists: t.artists,
+                album: t.album,
+                duration_ms: t.duration_ms,
+                isrc: t.isrc,
+                release_date: t.release_date,
+                image_url: t.image_url,
+                links: Json(t.links),
+            })
+        })
+        .collect()
+}
+
 /// The ordered results of a search.
 pub async fn for_search(
     executor: impl PgExecutor<'_>,
