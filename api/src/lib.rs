@@ -22,6 +22,7 @@ pub mod error;
 pub mod fleet_gauges;
 pub mod layers;
 pub mod notify;
+pub mod published;
 pub mod routes;
 pub mod server;
 pub mod state;

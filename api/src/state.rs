@@ -13,7 +13,7 @@ use tokio::sync::Semaphore;
 
 use crate::{
     answer_cache::AnswerCache, auth::KeySet, client_limit::ClientLimit, notify::Notifier,
-    status::StatusSources,
+    published::PublishedMarks, status::StatusSources,
 };
 
 /// The state behind every route.
@@ -48,6 +48,8 @@ pub struct AppState {
     pub crawl_sources: Arc<[ProviderName]>,
     /// The answer tally and schedule the status route reads.
     pub status: Arc<StatusSources>,
+    /// Records that searches' messages were confirmed, off the response path.
+    pub published: PublishedMarks,
 }
 
 /// The part of [`Settings`] the search routes need.
@@ -73,6 +75,7 @@ impl AppState {
         notifier: Arc<Notifier>,
         metrics: PrometheusHandle,
     ) -> Result<AppState, ConfigError> {
+        let published = PublishedMarks::spawn(pool.clone());
         Ok(AppState {
             limiter: Arc::new(RateLimiter::new(settings, redis.clone(), pool.clone())),
             pool,
@@ -107,6 +110,7 @@ impl AppState {
             },
             crawl_sources: settings.crawl.sources.as_slice().into(),
             status: Arc::new(StatusSources::new(settings)),
+            published,
         })
     }
 }

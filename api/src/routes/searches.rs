@@ -242,14 +242,8 @@ async fn publish(
     };
     match state.broker.send(&message, Route::Now).await {
         Ok(_) => {
-            // Tells the sweeper the message exists. Off the response path: if it is lost, the
-            // sweeper publishes the job once more, which the worker tolerates.
-            let pool = state.pool.clone();
-            tokio::spawn(async move {
-                if let Err(e) = searches::mark_published(&pool, id).await {
-                    tracing::warn!(search.id = %id, error = %e, "could not record the publish");
-                }
-            });
+            // Tells the sweeper the message exists, off the response path (`published.rs`).
+            state.published.confirmed(id);
             Ok(())
         }
         Err(publish_error) => {
