@@ -32,13 +32,13 @@ fn read(pid: u32) -> Option<(String, f64)> {
 }
 
 impl Sample {
-    /// Takes a sample: each of `processes` under its label, each service summed over its
-    /// processes.
+    /// Takes a sample: `processes` summed by label (every worker under one), each service
+    /// summed over its processes.
     pub fn take(processes: &[(String, u32)]) -> Sample {
         let mut by_label = BTreeMap::new();
         for (label, pid) in processes {
             if let Some((_, secs)) = read(*pid) {
-                by_label.insert(label.clone(), secs);
+                *by_label.entry(label.clone()).or_insert(0.0) += secs;
             }
         }
         if let Ok(entries) = fs::read_dir("/proc") {

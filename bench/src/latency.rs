@@ -598,3 +598,47 @@ async fn search_until_done(
     };
     Ok((answer, view.id))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_are_read_by_search_id_or_by_the_job_span_around_them() {
+        let dir = std::env::temp_dir().join(format!("muze-bench-marks-{}", Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let id = Uuid::now_v7();
+        let api = format!(
+            "{{\"level\":\"TRACE\",\"stage\":\"inserted\",\"search.id\":\"{id}\",\"at_us\":100,\"target\":\"muze_stage\"}}\n\
+             not json\n\
+             {{\"level\":\"INFO\",\"stage\":\"inserted\",\"search.id\":\"{id}\",\"at_us\":1,\"target\":\"muze_api\"}}\n\
+             {{\"level\":\"TRACE\",\"stage\":\"answered\",\"search.id\":\"{id}\",\"at_us\":900,\"target\":\"muze_stage\"}}\n"
+        );
+        let worker = format!(
+            "{{\"level\":\"TRACE\",\"stage\":\"granted\",\"at_us\":300,\"target\":\"muze_stage\",\"spans\":[{{\"job.id\":\"{id}\",\"name\":\"run\"}}]}}\n\
+             {{\"level\":\"TRACE\",\"stage\":\"granted\",\"at_us\":700,\"target\":\"muze_stage\",\"spans\":[{{\"job.id\":\"{id}\",\"name\":\"run\"}}]}}\n\
+             {{\"level\":\"TRACE\",\"stage\":\"called\",\"at_us\":400,\"target\":\"muze_stage\"}}\n"
+        );
+        std::fs::write(dir.join("muze-api-1.log"), api).unwrap();
+        std::fs::write(dir.join("muze-worker-2.log"), worker).unwrap();
+        let marks = read_marks(&dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+        let of = &marks.unwrap()[&id];
+        assert_eq!(
+            of.get(&Stage::Inserted),
+            Some(&100),
+            "only muze_stage events"
+        );
+        assert_eq!(of.get(&Stage::Answered), Some(&900));
+        assert_eq!(
+            of.get(&Stage::Granted),
+            Some(&300),
+            "the first time a stage is marked"
+        );
+        assert_eq!(
+            of.get(&Stage::Called),
+            None,
+            "a mark naming no search is dropped"
+        );
+    }
+}
