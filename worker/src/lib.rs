@@ -33,6 +33,9 @@ use jobs::{
 };
 use runtime::consume;
 
+/// How long shutdown waits for each connection (RabbitMQ, the Postgres pool) to close.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A worker process, connected and ready to consume.
 #[derive(Debug)]
 pub struct Worker {
@@ -163,8 +166,24 @@ impl Worker {
         crawler.await.context("crawl consumer task")?;
         sweeper.await.context("sweeper task")?;
         ops.await.context("operations task")?;
-        self.ctx.broker.close().await;
-        self.ctx.pool.close().await;
+        // Bounded: a broker that never confirms the close, or a connection some task still
+        // holds, must not keep a stopping worker alive (everything it owed is settled by now).
+        if tokio::time::timeout(CLOSE_TIMEOUT, self.ctx.broker.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("RabbitMQ did not confirm the connection's close; stopping anyway");
+        }
+        if tokio::time::timeout(CLOSE_TIMEOUT, self.ctx.pool.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                pool.size = self.ctx.pool.size(),
+                pool.idle = self.ctx.pool.num_idle(),
+                "Postgres connections still held at shutdown; stopping anyway"
+            );
+        }
         tracing::info!("worker stopped");
         Ok(())
     }
