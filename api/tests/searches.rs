@@ -74,6 +74,41 @@ async fn a_new_search_is_published_to_the_namespace_search_queue() {
 }
 
 #[tokio::test]
+async fn every_confirmed_publish_is_recorded_for_the_sweeper() {
+    let app = TestApp::spawn().await;
+    let mut searches = Vec::new();
+    for i in 0..40 {
+        searches.push(id_of(&app.search(&format!("confirmed song {i}")).await));
+    }
+
+    // Recorded off the response path, in batches: every row says its message exists.
+    let recorded = muze_testkit::wait::eventually(Duration::from_secs(10), || async {
+        let unrecorded: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM searches WHERE id = ANY($1) AND published_at IS NULL",
+        )
+        .bind(&searches)
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+        (unrecorded == 0).then_some(())
+    })
+    .await;
+    assert!(
+        recorded.is_some(),
+        "some confirmed publishes were never recorded"
+    );
+    let due_set: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM searches WHERE id = ANY($1) AND message_due_at IS NOT NULL",
+    )
+    .bind(&searches)
+    .fetch_one(&app.pool)
+    .await
+    .expect("count");
+    assert_eq!(due_set, 40);
+    app.cleanup().await;
+}
+
+#[tokio::test]
 async fn a_search_that_cannot_be_queued_answers_503_and_leaves_it_failed() {
     let app = TestApp::spawn().await;
     // Without its queue, RabbitMQ returns the message as unroutable instead of confirming it.
