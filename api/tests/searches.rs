@@ -81,30 +81,29 @@ async fn every_confirmed_publish_is_recorded_for_the_sweeper() {
         searches.push(id_of(&app.search(&format!("confirmed song {i}")).await));
     }
 
+    // How many of those searches' rows meet `condition`.
+    let count = |condition: &'static str| {
+        let (pool, searches) = (&app.pool, &searches);
+        async move {
+            sqlx::query_scalar::<_, i64>(&format!(
+                "SELECT count(*) FROM searches WHERE id = ANY($1) AND {condition}"
+            ))
+            .bind(searches)
+            .fetch_one(pool)
+            .await
+            .expect("count")
+        }
+    };
     // Recorded off the response path, in batches: every row says its message exists.
     let recorded = muze_testkit::wait::eventually(Duration::from_secs(10), || async {
-        let unrecorded: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM searches WHERE id = ANY($1) AND published_at IS NULL",
-        )
-        .bind(&searches)
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
-        (unrecorded == 0).then_some(())
+        (count("published_at IS NULL").await == 0).then_some(())
     })
     .await;
     assert!(
         recorded.is_some(),
         "some confirmed publishes were never recorded"
     );
-    let due_set: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM searches WHERE id = ANY($1) AND message_due_at IS NOT NULL",
-    )
-    .bind(&searches)
-    .fetch_one(&app.pool)
-    .await
-    .expect("count");
-    assert_eq!(due_set, 40);
+    assert_eq!(count("message_due_at IS NOT NULL").await, 40);
     app.cleanup().await;
 }
 

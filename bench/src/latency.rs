@@ -38,7 +38,7 @@ use uuid::Uuid;
 
 use crate::{
     cpu,
-    stack::{search_until_final, song_queries, Stack, SIM_URL},
+    stack::{search_until_final, song_queries, Stack, SIM_URL, UNLIMITED_SIM},
 };
 
 #[derive(Debug, Clone, clap::Args)]
@@ -180,19 +180,11 @@ pub async fn measure(args: &Args, providers: &str, down: Option<&str>) -> anyhow
             "warn,muze_stage=trace,muze_worker::jobs::search=info",
         ));
     }
-    let sim_args = [
-        "--spotify-limit",
-        "off",
-        "--youtube-limit",
-        "off",
-        "--youtube-daily-quota",
-        "off",
-    ];
     let stack = Stack::start_logged(
         args.workers,
         args.sim_latency_ms,
         &env,
-        &sim_args,
+        &UNLIMITED_SIM,
         logs.clone(),
     )
     .await?;

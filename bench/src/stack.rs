@@ -18,6 +18,16 @@ pub const KEY: &str = "bench-key";
 /// Replaced by the sim's base URL (`http://127.0.0.1:<port>`) in extra environment values.
 pub const SIM_URL: &str = "{sim_url}";
 
+/// `muze-sim` arguments that lift the limits of the providers a stack searches by default.
+pub const UNLIMITED_SIM: [&str; 6] = [
+    "--spotify-limit",
+    "off",
+    "--youtube-limit",
+    "off",
+    "--youtube-daily-quota",
+    "off",
+];
+
 /// A running stack.
 #[derive(Debug)]
 pub struct Stack {
@@ -63,20 +73,7 @@ impl Stack {
         sim_latency_ms: u64,
         extra_env: &[(&str, &str)],
     ) -> anyhow::Result<Stack> {
-        Self::start_with_sim_args(
-            workers,
-            sim_latency_ms,
-            extra_env,
-            &[
-                "--spotify-limit",
-                "off",
-                "--youtube-limit",
-                "off",
-                "--youtube-daily-quota",
-                "off",
-            ],
-        )
-        .await
+        Self::start_with_sim_args(workers, sim_latency_ms, extra_env, &UNLIMITED_SIM).await
     }
 
     /// Like [`Stack::start`], with extra `muze-sim` arguments (its limits). In `extra_env`

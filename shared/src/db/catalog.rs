@@ -38,7 +38,7 @@ struct AnswerRow {
     finished_at: Option<DateTime<Utc>>,
     stale: bool,
     fresh_for_ms: f64,
-    results: Json<Vec<tracks::TrackJson>>,
+    results: Json<Vec<tracks::TrackRow>>,
 }
 
 /// The newest answer to the same normalized search, if any, with its results (one round trip).

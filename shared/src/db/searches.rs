@@ -136,7 +136,7 @@ struct SearchRow {
     error_message: Option<String>,
     created_at: DateTime<Utc>,
     finished_at: Option<DateTime<Utc>>,
-    results: Json<Vec<tracks::TrackJson>>,
+    results: Json<Vec<tracks::TrackRow>>,
 }
 
 /// The search as the API shows it, with its results in order (one round trip).

@@ -469,8 +469,9 @@ async fn insert_links(
     Ok(())
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct TrackRow {
+/// A track as a query reads it: a row of [`TRACK_COLUMNS`], or an object of [`RESULTS_JSON`].
+#[derive(Debug, sqlx::FromRow, serde::Deserialize)]
+pub(crate) struct TrackRow {
     id: Uuid,
     title: String,
     artists: Vec<String>,
@@ -519,39 +520,9 @@ pub(crate) const RESULTS_JSON: &str = "(SELECT COALESCE(jsonb_agg(jsonb_build_ob
                            WHERE l.track_id = t.id), '{}'::jsonb)) ORDER BY r.position), '[]')
      FROM search_results r JOIN tracks t ON t.id = r.track_id WHERE r.search_id = s.id)";
 
-/// A track as [`RESULTS_JSON`] writes it.
-#[derive(Debug, serde::Deserialize)]
-pub(crate) struct TrackJson {
-    id: Uuid,
-    title: String,
-    artists: Vec<String>,
-    album: Option<String>,
-    duration_ms: Option<i32>,
-    isrc: Option<String>,
-    release_date: Option<String>,
-    image_url: Option<String>,
-    links: BTreeMap<String, String>,
-}
-
 /// The tracks of a [`RESULTS_JSON`] column, in order.
-pub(crate) fn from_results(results: Json<Vec<TrackJson>>) -> Vec<Track> {
-    results
-        .0
-        .into_iter()
-        .map(|t| {
-            Track::from(TrackRow {
-                id: t.id,
-                title: t.title,
-                artists: t.artists,
-                album: t.album,
-                duration_ms: t.duration_ms,
-                isrc: t.isrc,
-                release_date: t.release_date,
-                image_url: t.image_url,
-                links: Json(t.links),
-            })
-        })
-        .collect()
+pub(crate) fn from_results(results: Json<Vec<TrackRow>>) -> Vec<Track> {
+    results.0.into_iter().map(Track::from).collect()
 }
 
 /// The ordered results of a search.
