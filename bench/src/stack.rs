@@ -2,15 +2,14 @@
 //! own (`muze_testkit::World`: a fresh database, namespace and budgets), and stops them and
 //! removes the world when dropped.
 
-use std::{
-    path::PathBuf,
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
+use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context;
 use muze_shared::domain::SearchView;
-use muze_testkit::{wait, ApiClient, World};
+use muze_testkit::{
+    processes::{free_port, Output, Processes},
+    ApiClient, World,
+};
 
 /// The dev key the stack's API accepts.
 pub const KEY: &str = "bench-key";
@@ -34,36 +33,33 @@ pub struct Stack {
     pub api_url: String,
     pub sim_url: String,
     pub namespace: String,
-    children: Vec<Child>,
-    /// The binary each child runs, by position in `children`.
-    names: Vec<String>,
-    /// Processes started so far, numbering their log files.
-    started: usize,
-    /// Where each process's log goes, if anywhere.
-    logs: Option<PathBuf>,
-    /// Declared last: removed after the processes are stopped.
+    /// Declared before the world: stopped before it is removed.
+    processes: Processes,
     world: World,
 }
 
 /// Names a directory that receives each process's log (stdout), one file per process.
 pub const LOGS_ENV: &str = "MUZE_BENCH_LOGS";
 
-fn binary(name: &str) -> anyhow::Result<PathBuf> {
+/// The directory of the running benchmark's own binary, where `cargo build --release --bins`
+/// put the stack's binaries beside it.
+fn bin_dir() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()?;
-    let path = exe.with_file_name(name);
-    anyhow::ensure!(
-        path.exists(),
-        "{} not found: build first with `cargo build --release --bins`",
-        path.display()
-    );
-    Ok(path)
+    let dir = exe.parent().context("the benchmark's directory")?;
+    for name in ["muze-sim", "muze-api", "muze-worker"] {
+        anyhow::ensure!(
+            dir.join(name).exists(),
+            "{} not found: build first with `cargo build --release --bins`",
+            dir.join(name).display()
+        );
+    }
+    Ok(dir.to_path_buf())
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
+/// How long each process of the stack may take to answer after it starts.
+const STARTING_WITHIN: Duration = Duration::from_secs(10);
+/// How long a worker may take to become ready (connected, its consumers subscribed).
+const WORKER_READY_WITHIN: Duration = Duration::from_secs(60);
 
 impl Stack {
     /// Starts sim (with `sim_latency_ms` on every call and no Spotify limit), the API and
@@ -98,17 +94,12 @@ impl Stack {
     ) -> anyhow::Result<Stack> {
         let logs = logs.or_else(|| std::env::var_os(LOGS_ENV).map(PathBuf::from));
         let mut world = World::new("bench");
-        let sim_port = free_port()?;
-        let api_port = free_port()?;
+        let sim_port = free_port();
+        let api_port = free_port();
         let sim_url = format!("http://127.0.0.1:{sim_port}");
         for (key, value) in [
             ("MUZE__API__BIND", format!("127.0.0.1:{api_port}")),
             ("MUZE__API__KEYS", KEY.into()),
-            ("MUZE__API__REQUESTS_PER_MINUTE", "10000000".into()),
-            ("MUZE__API__REQUEST_BURST", "1000000".into()),
-            // Benchmarks measure the pipeline, not the per-key allowance of upstream searches.
-            ("MUZE__API__SEARCHES_PER_MINUTE", "10000000".into()),
-            ("MUZE__API__SEARCH_BURST", "1000000".into()),
             ("MUZE__LOG__FORMAT", "json".into()),
             // The bench's own RUST_LOG, if any, reaches every process of the stack.
             (
@@ -119,6 +110,8 @@ impl Stack {
         ] {
             world.set(key, value);
         }
+        // Benchmarks measure the pipeline, not the per-key allowances.
+        world.lift_client_limits();
         // Every provider of the list points at the sim, unthrottled.
         world.point_at_sim(&sim_url, "1000000/30s");
         for (key, value) in extra_env {
@@ -128,10 +121,8 @@ impl Stack {
             api_url: format!("http://127.0.0.1:{api_port}"),
             sim_url: sim_url.clone(),
             namespace: world.namespace().to_string(),
-            children: Vec::new(),
-            names: Vec::new(),
-            started: 0,
-            logs,
+            processes: Processes::new(bin_dir()?)
+                .output(logs.map_or(Output::Discard, Output::Files)),
             world,
         };
         let bind = format!("127.0.0.1:{sim_port}");
@@ -139,124 +130,59 @@ impl Stack {
         let mut args = vec!["--bind", &bind, "--latency-ms", &latency];
         args.extend_from_slice(sim_args);
         stack.spawn("muze-sim", &args)?;
-        wait_ok(&format!("{sim_url}/_health"))
+        stack
+            .wait_ready(&format!("{sim_url}/_health"))
             .await
             .context("sim")?;
         stack.spawn("muze-api", &[])?;
-        wait_ok(&format!("{}/readyz", stack.api_url))
-            .await
-            .context("api")?;
+        let api_ready = format!("{}/readyz", stack.api_url);
+        stack.wait_ready(&api_ready).await.context("api")?;
         for _ in 0..workers {
             stack.spawn_worker().await?;
         }
         Ok(stack)
     }
 
-    /// Where a new process's log goes: nowhere, or (with `MUZE_BENCH_LOGS=<dir>`, or the
-    /// directory given to [`Stack::start_logged`]) to `<dir>/<binary>-<n>.log` (`n` counts the
-    /// processes started), to read after a run.
-    fn log_of(&self, name: &str) -> anyhow::Result<Stdio> {
-        let Some(dir) = self.logs.clone() else {
-            return Ok(Stdio::null());
-        };
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let path = dir.join(format!("{name}-{}.log", self.started));
-        let file =
-            std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-        Ok(Stdio::from(file))
-    }
-
+    /// Starts binary `name` with `args` and the stack's settings. Its standard output goes
+    /// nowhere, or (with `MUZE_BENCH_LOGS=<dir>`, or the directory given to
+    /// [`Stack::start_logged`]) to `<dir>/<binary>-<n>.log` (`n` counts the processes
+    /// started), to read after a run.
     fn spawn(&mut self, name: &str, args: &[&str]) -> anyhow::Result<()> {
-        self.spawn_with(name, args, &[])
+        self.processes.spawn(&self.world, name, args, &[])?;
+        Ok(())
     }
 
-    fn spawn_with(
-        &mut self,
-        name: &str,
-        args: &[&str],
-        env: &[(&str, &str)],
-    ) -> anyhow::Result<()> {
-        let log = self.log_of(name)?;
-        self.started += 1;
-        let child = Command::new(binary(name)?)
-            .args(args)
-            .envs(self.world.env().iter().cloned())
-            .envs(env.iter().copied())
-            .stdout(log)
-            .stderr(Stdio::inherit())
-            .spawn()
-            .with_context(|| format!("starting {name}"))?;
-        self.children.push(child);
-        self.names.push(name.to_string());
-        Ok(())
+    async fn wait_ready(&mut self, url: &str) -> anyhow::Result<()> {
+        self.processes
+            .wait_ready(url, STARTING_WITHIN)
+            .await
+            .map_err(anyhow::Error::msg)
     }
 
     /// Starts one more worker and waits until it is ready: connected, its consumers on
     /// their queues (its `/readyz` answers 200).
     pub async fn spawn_worker(&mut self) -> anyhow::Result<()> {
-        let ops = format!("127.0.0.1:{}", free_port()?);
-        self.spawn_with("muze-worker", &[], &[("MUZE__WORKER__METRICS_BIND", &ops)])?;
-        let child = self
-            .children
-            .last_mut()
-            .context("the worker just started")?;
-        wait::ready(
-            &format!("http://{ops}/readyz"),
-            Duration::from_secs(60),
-            || match child.try_wait() {
-                Ok(Some(status)) => Err(format!("the worker exited: {status}")),
-                _ => Ok(()),
-            },
-        )
-        .await
-        .map_err(anyhow::Error::msg)
-        .context("muze-worker")
+        self.processes
+            .spawn_worker(&self.world, &[], WORKER_READY_WITHIN)
+            .await
+            .map_err(anyhow::Error::msg)
+            .context("muze-worker")?;
+        Ok(())
     }
 
     /// Each running process: its binary's name and pid.
     pub fn processes(&self) -> Vec<(String, u32)> {
-        self.names
-            .iter()
-            .cloned()
-            .zip(self.children.iter().map(Child::id))
-            .collect()
+        self.processes.pids()
     }
 
     /// SIGKILLs the newest worker (no chance to finish or hand back its jobs); returns its pid.
     pub fn kill_worker(&mut self) -> anyhow::Result<u32> {
-        let at = self
-            .names
-            .iter()
-            .rposition(|n| n == "muze-worker")
+        let pid = self
+            .processes
+            .newest("muze-worker")
             .context("no worker to kill")?;
-        let mut child = self.children.remove(at);
-        self.names.remove(at);
-        let pid = child.id();
-        let killed = child.kill();
-        child.wait()?;
-        killed?;
+        self.processes.kill(pid)?;
         Ok(pid)
-    }
-}
-
-async fn wait_ok(url: &str) -> anyhow::Result<()> {
-    wait::ready(url, Duration::from_secs(10), || Ok(()))
-        .await
-        .map_err(anyhow::Error::msg)
-}
-
-impl Drop for Stack {
-    /// Stops every process (SIGTERM, then waits); the world then removes the run's queues,
-    /// budgets and database as it drops.
-    fn drop(&mut self) {
-        for child in &mut self.children {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-        }
-        for child in &mut self.children {
-            let _ = child.wait();
-        }
     }
 }
 

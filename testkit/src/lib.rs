@@ -5,12 +5,14 @@
 //!   by [`World::teardown`] or, when a test panics first, on drop.
 //! - [`api`], [`sim`]: clients of `muze-api` and `muze-sim`; a sim started in-process.
 //! - [`wait`]: readiness and conditions polled, instead of sleeps; [`worker`]: a worker in
-//!   the test's process, returned once it is ready.
+//!   the test's process, returned once it is ready; [`processes`]: Muze's binaries as child
+//!   processes on a world's settings, waited for the same way and stopped on drop.
 //! - [`private`]: a Postgres cluster, RabbitMQ node, Redis server or Redis Cluster of the
 //!   test's own, for tests that stop or restart a dependency.
 
 pub mod api;
 pub mod private;
+pub mod processes;
 pub mod sim;
 pub mod wait;
 pub mod worker;

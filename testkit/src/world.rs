@@ -112,6 +112,20 @@ impl World {
         }
     }
 
+    /// Lifts the API's per-key allowances (requests, and searches that go upstream) far above
+    /// anything a test or benchmark sends: a 429 from our own API would hide what it checks or
+    /// measures. Tests of the allowance itself set their own.
+    pub fn lift_client_limits(&mut self) {
+        for (key, value) in [
+            ("MUZE__API__REQUESTS_PER_MINUTE", "10000000"),
+            ("MUZE__API__REQUEST_BURST", "1000000"),
+            ("MUZE__API__SEARCHES_PER_MINUTE", "10000000"),
+            ("MUZE__API__SEARCH_BURST", "1000000"),
+        ] {
+            self.set(key, value);
+        }
+    }
+
     /// The world's settings, as its processes load them.
     pub fn settings(&self) -> Settings {
         Settings::load_from(None, self.env.clone()).expect("the world's settings are valid")

@@ -36,11 +36,9 @@ impl Stack {
         let sim = RunningSim::start(SimConfig::default()).await;
         let mut world = TestApp::new_world();
         world.point_at_sim(sim.client.base(), "1000/5m");
+        world.lift_client_limits();
         for (key, value) in [
             ("MUZE__SEARCH__PROVIDERS", "spotify"),
-            ("MUZE__API__REQUESTS_PER_MINUTE", "100000"),
-            ("MUZE__API__SEARCHES_PER_MINUTE", "100000"),
-            ("MUZE__API__SEARCH_BURST", "10000"),
             ("MUZE__WORKER__SWEEP_INTERVAL_SECS", "1"),
         ]
         .iter()

@@ -8,18 +8,15 @@
 
 #![allow(dead_code)] // each test file uses a different part of the harness
 
-use std::{
-    collections::BTreeMap,
-    path::PathBuf,
-    process::{Child, Command, Stdio},
-    sync::OnceLock,
-    time::{Duration, Instant},
-};
+use std::{collections::BTreeMap, path::PathBuf, process::Command, sync::OnceLock, time::Duration};
 
-use muze_testkit::{wait, ApiClient, SimClient, World};
+use muze_testkit::{processes::Processes, ApiClient, SimClient, World};
 use serde_json::{json, Value};
 
-pub use muze_testkit::{catalog_queries, wait::eventually};
+pub use muze_testkit::{catalog_queries, processes::free_port, wait::eventually};
+
+/// How long each process of the fleet may take to answer after it starts.
+const STARTING_WITHIN: Duration = Duration::from_secs(30);
 
 /// The client key of the fleet's API.
 pub const KEY: &str = "fleet-key";
@@ -67,20 +64,6 @@ fn binaries() -> PathBuf {
     .clone()
 }
 
-/// A free loopback port (bound and released: another process could take it, rarely).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-/// One running process of the fleet.
-struct Process {
-    name: String,
-    child: Child,
-}
-
 /// A running fleet.
 pub struct Fleet {
     pub namespace: String,
@@ -91,8 +74,8 @@ pub struct Fleet {
     /// Base URL of the scheduler's operations endpoint.
     pub scheduler_ops: String,
     pub http: reqwest::Client,
-    processes: Vec<Process>,
-    /// Declared last: dropped after the processes are stopped.
+    /// Declared before the world: stopped before it is removed.
+    processes: Processes,
     world: World,
 }
 
@@ -100,7 +83,6 @@ impl Fleet {
     /// Starts the sim (adding `sim_latency_ms` to every call), the API, `workers` workers and
     /// a scheduler whose crawl fires every five seconds; returns once each answers.
     pub async fn start(workers: usize, sim_latency_ms: u64) -> Fleet {
-        let bin = binaries();
         let mut world = World::new("f");
         let sim_port = free_port();
         let api_port = free_port();
@@ -109,9 +91,6 @@ impl Fleet {
             ("MUZE__DATABASE__MAX_CONNECTIONS", "4".into()),
             ("MUZE__API__BIND", format!("127.0.0.1:{api_port}")),
             ("MUZE__API__KEYS", KEY.into()),
-            ("MUZE__API__REQUESTS_PER_MINUTE", "100000".into()),
-            ("MUZE__API__SEARCHES_PER_MINUTE", "100000".into()),
-            ("MUZE__API__SEARCH_BURST", "10000".into()),
             ("MUZE__API__FLEET_SAMPLE_MS", "500".into()),
             ("MUZE__SEARCH__PROVIDERS", "spotify".into()),
             ("MUZE__WORKER__SWEEP_INTERVAL_SECS", "1".into()),
@@ -121,39 +100,15 @@ impl Fleet {
             ("MUZE__CRAWL__SOURCES", "deezer".into()),
             ("MUZE__LOG__FORMAT", "json".into()),
             ("RUST_LOG", "warn".into()),
-            (
-                "MUZE__PROVIDERS__SPOTIFY__BASE_URL",
-                format!("{sim_url}/spotify/v1"),
-            ),
-            (
-                "MUZE__PROVIDERS__SPOTIFY__TOKEN_URL",
-                format!("{sim_url}/spotify/api/token"),
-            ),
-            (
-                "MUZE__PROVIDERS__SPOTIFY__CLIENT_ID",
-                "muze-sim-client".into(),
-            ),
-            (
-                "MUZE__PROVIDERS__SPOTIFY__CLIENT_SECRET",
-                "muze-sim-secret".into(),
-            ),
-            ("MUZE__PROVIDERS__SPOTIFY__RATE_LIMIT", "1000/30s".into()),
-            // YouTube is configured (its daily quota shows on /metrics) but never searched.
-            (
-                "MUZE__PROVIDERS__YOUTUBE__BASE_URL",
-                format!("{sim_url}/youtube/youtube/v3"),
-            ),
-            ("MUZE__PROVIDERS__YOUTUBE__API_KEY", "muze-sim-key".into()),
-            ("MUZE__PROVIDERS__YOUTUBE__DAILY_QUOTA", "10000".into()),
-            (
-                "MUZE__PROVIDERS__DEEZER__BASE_URL",
-                format!("{sim_url}/deezer"),
-            ),
-            ("MUZE__PROVIDERS__DEEZER__RATE_LIMIT", "1000/30s".into()),
         ];
         for (key, value) in settings {
             world.set(key, value);
         }
+        world.lift_client_limits();
+        // Every provider at the sim; YouTube is configured (its daily quota shows on /metrics)
+        // but never searched.
+        world.point_at_sim(&sim_url, "1000/30s");
+        world.set("MUZE__PROVIDERS__YOUTUBE__DAILY_QUOTA", "10000");
         let mut fleet = Fleet {
             namespace: world.namespace().to_string(),
             api_url: format!("http://127.0.0.1:{api_port}"),
@@ -161,84 +116,59 @@ impl Fleet {
             worker_ops: Vec::new(),
             scheduler_ops: String::new(),
             http: reqwest::Client::new(),
-            processes: Vec::new(),
+            processes: Processes::new(binaries()),
             world,
         };
         let latency = sim_latency_ms.to_string();
         let bind = format!("127.0.0.1:{sim_port}");
-        fleet.spawn(
-            &bin,
-            "muze-sim",
-            &[
-                "--bind",
-                &bind,
-                "--latency-ms",
-                &latency,
-                "--spotify-limit",
-                "off",
-            ],
-            &[],
-        );
+        let sim_args = [
+            "--bind",
+            &bind,
+            "--latency-ms",
+            &latency,
+            "--spotify-limit",
+            "off",
+        ];
+        fleet.spawn("muze-sim", &sim_args, &[]);
         fleet
             .wait_ok(&format!("{sim_url}/_health"), "muze-sim")
             .await;
-        fleet.spawn(&bin, "muze-api", &[], &[]);
+        fleet.spawn("muze-api", &[], &[]);
         let api_ready = format!("{}/readyz", fleet.api_url);
         fleet.wait_ok(&api_ready, "muze-api").await;
         for _ in 0..workers {
-            let port = free_port();
-            fleet.spawn(
-                &bin,
-                "muze-worker",
-                &[],
-                &[("MUZE__WORKER__METRICS_BIND", format!("127.0.0.1:{port}"))],
-            );
-            let ops = format!("http://127.0.0.1:{port}");
-            fleet.wait_ok(&format!("{ops}/readyz"), "muze-worker").await;
+            let (_, ops) = fleet
+                .processes
+                .spawn_worker(&fleet.world, &[], STARTING_WITHIN)
+                .await
+                .unwrap_or_else(|e| panic!("muze-worker: {e}"));
             fleet.worker_ops.push(ops);
         }
-        let port = free_port();
+        let ops = format!("127.0.0.1:{}", free_port());
         fleet.spawn(
-            &bin,
             "muze-scheduler",
             &[],
-            &[("MUZE__SCHEDULER__METRICS_BIND", format!("127.0.0.1:{port}"))],
+            &[("MUZE__SCHEDULER__METRICS_BIND", &ops)],
         );
-        fleet.scheduler_ops = format!("http://127.0.0.1:{port}");
+        fleet.scheduler_ops = format!("http://{ops}");
         let scheduler = format!("{}/healthz", fleet.scheduler_ops);
         fleet.wait_ok(&scheduler, "muze-scheduler").await;
         fleet
     }
 
-    fn spawn(&mut self, bin: &std::path::Path, name: &str, args: &[&str], env: &[(&str, String)]) {
-        let child = Command::new(bin.join(name))
-            .args(args)
-            .envs(self.world.env().iter().cloned())
-            .envs(env.iter().map(|(k, v)| (k.to_string(), v.clone())))
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{name} starts: {e}"));
-        self.processes.push(Process {
-            name: name.to_string(),
-            child,
-        });
+    fn spawn(&mut self, name: &str, args: &[&str], env: &[(&str, &str)]) {
+        self.processes
+            .spawn(&self.world, name, args, env)
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 
     /// Waits (up to 30 s) for `url` to answer 2xx; fails naming `what` if it never does or
     /// a process of the fleet exited.
     async fn wait_ok(&mut self, url: &str, what: &str) {
-        let processes = &mut self.processes;
-        wait::ready(url, Duration::from_secs(30), || {
-            for p in processes.iter_mut() {
-                if let Ok(Some(status)) = p.child.try_wait() {
-                    return Err(format!("{} exited while starting: {status}", p.name));
-                }
-            }
-            Ok(())
-        })
-        .await
-        .unwrap_or_else(|e| panic!("{what}: {e}"));
+        self.processes
+            .wait_ready(url, STARTING_WITHIN)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
     }
 
     /// Every scrape target: (Prometheus job, `host:port`).
@@ -291,41 +221,7 @@ impl Fleet {
 
     /// Stops every process with SIGTERM and waits for them; `true` if all exited 0.
     pub fn stop(&mut self) -> bool {
-        let mut clean = true;
-        for p in &self.processes {
-            let _ = Command::new("kill")
-                .args(["-TERM", &p.child.id().to_string()])
-                .status();
-        }
-        for p in &mut self.processes {
-            let deadline = Instant::now() + Duration::from_secs(20);
-            loop {
-                match p.child.try_wait() {
-                    Ok(Some(status)) => {
-                        clean &= status.success();
-                        break;
-                    }
-                    Ok(None) if Instant::now() < deadline => {
-                        std::thread::sleep(Duration::from_millis(50))
-                    }
-                    _ => {
-                        let _ = p.child.kill();
-                        let _ = p.child.wait();
-                        clean = false;
-                        break;
-                    }
-                }
-            }
-        }
-        self.processes.clear();
-        clean
-    }
-}
-
-impl Drop for Fleet {
-    /// Stops every process; the world then removes the run's queues, budgets and database.
-    fn drop(&mut self) {
-        self.stop();
+        self.processes.stop()
     }
 }
 

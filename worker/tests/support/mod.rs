@@ -4,14 +4,17 @@
 #![allow(dead_code)] // each test file uses a different part of the harness
 
 use std::{
-    process::{Child, Command, Stdio},
+    path::Path,
     time::{Duration, Instant},
 };
 
 use muze_api::Api;
 use muze_shared::Settings;
 use muze_sim::SimConfig;
-use muze_testkit::{wait, ApiClient, RunningSim, SimClient, World};
+use muze_testkit::{
+    processes::{Output, Processes},
+    ApiClient, RunningSim, SimClient, World,
+};
 use serde_json::Value;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -65,7 +68,8 @@ pub struct System {
     worker_tasks: Vec<JoinHandle<()>>,
     /// `/metrics` of each in-process worker.
     pub worker_ops: Vec<std::net::SocketAddr>,
-    children: Vec<Child>,
+    /// `muze-worker` processes this system started.
+    processes: Processes,
 }
 
 /// Spotify searches the sim counted, and how many of them broke its limit.
@@ -118,15 +122,13 @@ impl System {
             ("MUZE__DATABASE__MAX_CONNECTIONS", "6"),
             ("MUZE__API__BIND", "127.0.0.1:0"),
             ("MUZE__API__KEYS", KEY),
-            ("MUZE__API__REQUESTS_PER_MINUTE", "100000"),
-            ("MUZE__API__SEARCHES_PER_MINUTE", "100000"),
-            ("MUZE__API__SEARCH_BURST", "10000"),
             ("MUZE__SEARCH__PROVIDERS", options.providers),
             ("MUZE__WORKER__SWEEP_INTERVAL_SECS", "1"),
             ("MUZE__WORKER__LEASE_SECS", "5"),
         ] {
             world.set(key, value);
         }
+        world.lift_client_limits();
         world.point_at_sim(sim_client.base(), "100000/30s");
         for (key, value) in &options.extra_env {
             world.set(key, value.clone());
@@ -148,7 +150,17 @@ impl System {
             api_task: None,
             worker_tasks: Vec::new(),
             worker_ops: Vec::new(),
-            children: Vec::new(),
+            processes: Processes::new(
+                Path::new(env!("CARGO_BIN_EXE_muze-worker"))
+                    .parent()
+                    .expect("the binaries' directory"),
+            )
+            .clearing(&options.unset_env)
+            .output(if std::env::var_os("MUZE_TEST_WORKER_LOG").is_some() {
+                Output::Inherit
+            } else {
+                Output::Discard
+            }),
         };
         system.start_api().await;
         for _ in 0..options.workers {
@@ -217,71 +229,33 @@ impl System {
     }
 
     /// Starts a `muze-worker` process with this system's configuration and waits until it is
-    /// ready (its `/readyz` answers 200); returns its pid.
+    /// ready (its `/readyz` answers 200); returns its pid. With `MUZE_TEST_WORKER_LOG` set, its
+    /// log, at that level, goes to this test's output.
     pub async fn spawn_worker_process(&mut self) -> u32 {
-        let ops = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_muze-worker"));
-        for key in &self.unset_env {
-            command.env_remove(key);
-        }
-        let mut child = command
-            .envs(self.world.env().iter().cloned())
-            .env("MUZE__WORKER__METRICS_BIND", ops.to_string())
-            .env("MUZE__LOG__FORMAT", "json")
-            .env(
-                "RUST_LOG",
-                std::env::var("MUZE_TEST_WORKER_LOG").unwrap_or_else(|_| "warn".into()),
-            )
-            .stdout(if std::env::var_os("MUZE_TEST_WORKER_LOG").is_some() {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            })
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("worker process starts");
-        let pid = child.id();
-        let ready = wait::ready(
-            &format!("http://{ops}/readyz"),
-            READY_WITHIN,
-            || match child.try_wait() {
-                Ok(Some(status)) => Err(format!("worker process {pid} exited: {status}")),
-                _ => Ok(()),
-            },
-        )
-        .await;
-        self.children.push(child);
-        ready.expect("the worker process becomes ready");
+        let log_level = std::env::var("MUZE_TEST_WORKER_LOG").ok();
+        let env = [
+            ("MUZE__LOG__FORMAT", "json"),
+            ("RUST_LOG", log_level.as_deref().unwrap_or("warn")),
+        ];
+        let (pid, _) = self
+            .processes
+            .spawn_worker(&self.world, &env, READY_WITHIN)
+            .await
+            .unwrap_or_else(|e| panic!("the worker process becomes ready: {e}"));
         pid
     }
 
     /// Sends SIGTERM to a worker process and waits for it to exit; returns whether it exited 0.
     pub fn terminate_process(&mut self, pid: u32) -> bool {
-        let status = Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success(), "kill -TERM {pid}");
-        self.take_child(pid).wait().expect("child exits").success()
+        self.processes
+            .terminate(pid)
+            .expect("the worker process stops")
+            .success()
     }
 
     /// Kills a worker process outright (SIGKILL: no cleanup, leases left behind).
     pub fn kill_process(&mut self, pid: u32) {
-        let mut child = self.take_child(pid);
-        child.kill().expect("kill");
-        let _ = child.wait();
-    }
-
-    /// Removes a started process from those this system stops at the end.
-    fn take_child(&mut self, pid: u32) -> Child {
-        let index = self
-            .children
-            .iter()
-            .position(|c| c.id() == pid)
-            .expect("known child");
-        self.children.remove(index)
+        self.processes.kill(pid).expect("kill");
     }
 
     /// Adds new-release albums to the sim's catalog; returns the new songs as the sim lists
@@ -396,10 +370,7 @@ impl System {
             let _ = task.await;
         }
         self.stop_api().await;
-        for mut child in self.children.drain(..) {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.processes.kill_all();
         if let Some(sim) = &self.sim {
             sim.stop();
         }
@@ -411,10 +382,7 @@ impl Drop for System {
     /// Also when a test fails before [`System::shutdown`]: the processes are killed and the
     /// tasks stopped; the world then removes its queues, budgets and database as it drops.
     fn drop(&mut self) {
-        for child in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.processes.kill_all();
         self.worker_stop.cancel();
         self.api_stop.cancel();
         // Not polled again: none re-declares a queue while the world is removed.
