@@ -208,13 +208,26 @@ pub enum Claim {
 
 /// Takes a queued job, or a running one whose lease expired, for `lease_secs`, under a new
 /// lease owner.
+///
+/// A claim is a lease, not an answer: it is committed without waiting for the WAL flush
+/// (`synchronous_commit` off for its own transaction only, set by the statement itself). A
+/// claim or renewal lost to a Postgres crash (the only way an acknowledged commit can be lost
+/// so) costs at most a second run of the job: the row reads as before, the sweeper hands the
+/// job out again, and the first worker's next renewal fails, so it stops before another
+/// provider call. What must survive is committed synchronously: the job's row (before the API
+/// answers 202) and its answer (before the message is acked), whose flush also carries every
+/// earlier write of the connection. The claim is in the path of every search, and a WAL flush
+/// costs 0.14 ms on this machine's idle disk and 1.5-3 ms while it is busy
+/// (`docs/BENCHMARKS.md`).
 pub async fn claim(pool: &PgPool, id: Uuid, lease_secs: u64) -> Result<Claim, sqlx::Error> {
     let claimed: Option<ClaimedJob> = sqlx::query_as(
-        "UPDATE searches
+        "WITH lease_write AS (SELECT set_config('synchronous_commit', 'off', true))
+         UPDATE searches
          SET status = 'running',
              started_at = COALESCE(started_at, now()),
              lease_until = now() + make_interval(secs => $2),
              lease_owner = $3
+         FROM lease_write
          WHERE id = $1
            AND (status = 'queued' OR (status = 'running' AND lease_until < now()))
          RETURNING id, query, normalized_query, result_limit, deadline_at, attempts, lease_owner",
@@ -243,7 +256,7 @@ pub async fn claim(pool: &PgPool, id: Uuid, lease_secs: u64) -> Result<Claim, sq
 
 /// Extends the lease of a running job for `lease_secs` from now, if `owner` still holds it.
 /// `false` when it does not: the job finished, or another worker took it over after the lease
-/// ran out.
+/// ran out. Committed without waiting for the WAL flush, as [`claim`] is.
 pub async fn extend_lease(
     pool: &PgPool,
     id: Uuid,
@@ -251,7 +264,9 @@ pub async fn extend_lease(
     lease_secs: u64,
 ) -> Result<bool, sqlx::Error> {
     let extended = sqlx::query(
-        "UPDATE searches SET lease_until = now() + make_interval(secs => $3)
+        "WITH lease_write AS (SELECT set_config('synchronous_commit', 'off', true))
+         UPDATE searches SET lease_until = now() + make_interval(secs => $3)
+         FROM lease_write
          WHERE id = $1 AND status = 'running' AND lease_owner = $2",
     )
     .bind(id)
