@@ -9,7 +9,7 @@
 
 use std::{
     io,
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::{Child, Command, ExitStatus, Stdio},
     time::{Duration, Instant},
 };
@@ -84,11 +84,6 @@ impl Processes {
     pub fn clearing(mut self, keys: &[String]) -> Processes {
         self.cleared = keys.to_vec();
         self
-    }
-
-    /// The directory the binaries are started from.
-    pub fn bin_dir(&self) -> &Path {
-        &self.bin_dir
     }
 
     /// Starts binary `name` with `args`, the world's settings and then `env`; returns its pid.

@@ -53,8 +53,6 @@ impl Default for Options {
 /// A running sim, API and workers, in a world of their own.
 pub struct System {
     pub namespace: String,
-    /// Settings kept out of this system's environment, also for worker processes.
-    pub unset_env: Vec<String>,
     pub api_url: String,
     pub sim_url: String,
     pub http: reqwest::Client,
@@ -68,7 +66,8 @@ pub struct System {
     worker_tasks: Vec<JoinHandle<()>>,
     /// `/metrics` of each in-process worker.
     pub worker_ops: Vec<std::net::SocketAddr>,
-    /// `muze-worker` processes this system started.
+    /// `muze-worker` processes this system started, the settings it unsets kept out of their
+    /// environment too.
     processes: Processes,
 }
 
@@ -138,7 +137,6 @@ impl System {
         }
         let mut system = System {
             namespace: world.namespace().to_string(),
-            unset_env: options.unset_env.clone(),
             api_url: String::new(),
             sim_url: sim_client.base().to_string(),
             http: reqwest::Client::new(),
