@@ -217,7 +217,7 @@ pub enum Claim {
 /// provider call. What must survive is committed synchronously: the job's row (before the API
 /// answers 202) and its answer (before the message is acked), whose flush also carries every
 /// earlier write of the connection. The claim is in the path of every search, and a WAL flush
-/// costs 0.14 ms on this machine's idle disk and 1.5-3 ms while it is busy
+/// adds about 0.13 ms to it on this machine's idle disk and over 3 ms while the disk is busy
 /// (`docs/BENCHMARKS.md`).
 pub async fn claim(pool: &PgPool, id: Uuid, lease_secs: u64) -> Result<Claim, sqlx::Error> {
     let claimed: Option<ClaimedJob> = sqlx::query_as(
