@@ -1,9 +1,11 @@
 //! Long-poll wake-ups: Postgres `LISTEN/NOTIFY` fanned out to waiting requests.
 //!
-//! A worker that finishes a search runs `pg_notify('{namespace}.search_done', id)` in the same
-//! transaction that makes it final. Each API process holds ONE listening connection; a
-//! background task receives the notifications and wakes the requests waiting on that id. A
-//! waiting request therefore costs a map entry, not a database query.
+//! A worker that finishes a search runs `pg_notify('{namespace}.search_done', …)` in the same
+//! transaction that makes it final, with the finished search as the API shows it (or its id
+//! alone, when that is too long for a notification; `searches::read_finished`). Each API
+//! process holds ONE listening connection; a background task receives the notifications and
+//! wakes the requests waiting on that search, handing them the search it carried. A waiting
+//! request therefore costs a map entry, and its answer no database query.
 //!
 //! A request must [`Notifier::subscribe`] BEFORE it reads the search: a notification that
 //! arrives between the read and the wait is then not lost. A [`Subscription`] removes its own
@@ -20,7 +22,11 @@ use std::{
     time::Duration,
 };
 
-use muze_shared::stage::{self, Stage};
+use muze_shared::{
+    db::searches::{self, Finished},
+    domain::SearchView,
+    stage::{self, Stage},
+};
 use sqlx::postgres::PgListener;
 use tokio::{sync::oneshot, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
@@ -38,7 +44,7 @@ pub struct Notifier {
 #[derive(Debug, Default)]
 struct Waiters {
     next_key: u64,
-    by_search: HashMap<Uuid, HashMap<u64, oneshot::Sender<()>>>,
+    by_search: HashMap<Uuid, HashMap<u64, oneshot::Sender<Woken>>>,
     /// Shutting down: nobody waits any more.
     closed: bool,
 }
@@ -62,7 +68,7 @@ impl Notifier {
         let key = waiters.next_key;
         waiters.next_key += 1;
         if waiters.closed {
-            let _ = sender.send(());
+            let _ = sender.send(None);
         } else {
             waiters.by_search.entry(id).or_default().insert(key, sender);
         }
@@ -74,11 +80,11 @@ impl Notifier {
         }
     }
 
-    /// Wakes every request waiting on `id`.
-    pub fn wake(&self, id: Uuid) {
+    /// Wakes every request waiting on `id`, handing each the finished search if known.
+    pub fn wake(&self, id: Uuid, finished: Option<Arc<SearchView>>) {
         let senders = self.lock().by_search.remove(&id);
         for sender in senders.into_iter().flat_map(HashMap::into_values) {
-            let _ = sender.send(());
+            let _ = sender.send(finished.clone());
         }
     }
 
@@ -86,7 +92,7 @@ impl Notifier {
     pub fn wake_all(&self) {
         let all = std::mem::take(&mut self.lock().by_search);
         for sender in all.into_values().flat_map(HashMap::into_values) {
-            let _ = sender.send(());
+            let _ = sender.send(None);
         }
     }
 
@@ -128,15 +134,32 @@ pub struct Subscription {
     notifier: Arc<Notifier>,
     id: Uuid,
     key: u64,
-    receiver: oneshot::Receiver<()>,
+    receiver: oneshot::Receiver<Woken>,
+}
+
+/// What woke a waiting request: the finished search, or `None` when it must read it (the
+/// notification carried only the id, or every waiter was woken).
+pub type Woken = Option<Arc<SearchView>>;
+
+/// How a wait ended.
+#[derive(Debug)]
+pub enum Waited {
+    /// The search was announced as finished (with it, if the announcement carried it), or
+    /// waiters were woken to read it again.
+    Woken(Woken),
+    /// The wait ran out.
+    TimedOut,
 }
 
 impl Subscription {
-    /// Waits until the search is announced as finished (true) or `timeout` passes (false).
-    pub async fn wait(mut self, timeout: Duration) -> bool {
-        tokio::time::timeout(timeout, &mut self.receiver)
-            .await
-            .is_ok()
+    /// Waits until the search is announced as finished or `timeout` passes.
+    pub async fn wait(mut self, timeout: Duration) -> Waited {
+        match tokio::time::timeout(timeout, &mut self.receiver).await {
+            Ok(Ok(woken)) => Waited::Woken(woken),
+            // The sender went without a word: nothing is known; read again.
+            Ok(Err(_)) => Waited::Woken(None),
+            Err(_) => Waited::TimedOut,
+        }
     }
 }
 
@@ -156,14 +179,19 @@ async fn listen(notifier: Arc<Notifier>, mut listener: PgListener, stop: Cancell
         match received {
             Ok(Some(notification)) => {
                 healthy = true;
-                match notification.payload().parse::<Uuid>() {
-                    Ok(id) => {
-                        stage::mark(Stage::Woken, Some(id));
-                        notifier.wake(id);
+                match searches::read_finished(notification.payload()) {
+                    Ok(Finished::View(view)) => {
+                        stage::mark(Stage::Woken, Some(view.id));
+                        notifier.wake(view.id, Some(Arc::new(view)));
                     }
-                    Err(_) => tracing::warn!(
-                        notify.payload = notification.payload(),
-                        "ignoring a search_done notification that is not a search id"
+                    Ok(Finished::Id(id)) => {
+                        stage::mark(Stage::Woken, Some(id));
+                        notifier.wake(id, None);
+                    }
+                    Err(e) => tracing::warn!(
+                        error = %e,
+                        notify.payload.len = notification.payload().len(),
+                        "ignoring a search_done notification that is neither a search nor its id"
                     ),
                 }
             }
@@ -193,16 +221,47 @@ async fn listen(notifier: Arc<Notifier>, mut listener: PgListener, stop: Cancell
 mod tests {
     use super::*;
 
+    fn woken(waited: &Waited) -> bool {
+        matches!(waited, Waited::Woken(_))
+    }
+
     #[tokio::test]
     async fn wakes_only_the_waiters_of_that_search() {
         let notifier = Arc::new(Notifier::new());
         let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
         let on_a = notifier.subscribe(a);
         let on_b = notifier.subscribe(b);
-        notifier.wake(a);
-        assert!(on_a.wait(Duration::from_secs(1)).await);
+        notifier.wake(a, None);
+        assert!(woken(&on_a.wait(Duration::from_secs(1)).await));
         tokio::time::pause();
-        assert!(!on_b.wait(Duration::from_secs(5)).await);
+        assert!(!woken(&on_b.wait(Duration::from_secs(5)).await));
+    }
+
+    #[tokio::test]
+    async fn every_waiter_of_a_search_gets_the_search_it_was_woken_with() {
+        let notifier = Arc::new(Notifier::new());
+        let id = Uuid::now_v7();
+        let (first, second) = (notifier.subscribe(id), notifier.subscribe(id));
+        let view = Arc::new(SearchView {
+            id,
+            query: "Dynamite BTS".into(),
+            search_type: muze_shared::domain::SearchType::Track,
+            status: muze_shared::domain::SearchStatus::Succeeded,
+            source: Some("spotify".into()),
+            attempts: Vec::new(),
+            created_at: chrono::Utc::now(),
+            finished_at: Some(chrono::Utc::now()),
+            error: None,
+            results: Vec::new(),
+        });
+        notifier.wake(id, Some(Arc::clone(&view)));
+        for waiting in [first, second] {
+            match waiting.wait(Duration::from_secs(1)).await {
+                Waited::Woken(Some(got)) => assert!(Arc::ptr_eq(&got, &view)),
+                other => panic!("woken without the search: {other:?}"),
+            }
+        }
+        assert_eq!(notifier.waiting(), 0);
     }
 
     #[tokio::test]
@@ -215,7 +274,7 @@ mod tests {
         drop(first);
         assert_eq!(notifier.waiting(), 1);
         tokio::time::pause();
-        assert!(!second.wait(Duration::from_secs(1)).await);
+        assert!(!woken(&second.wait(Duration::from_secs(1)).await));
         assert_eq!(notifier.waiting(), 0);
     }
 
@@ -224,13 +283,16 @@ mod tests {
         let notifier = Arc::new(Notifier::new());
         let waiting = notifier.subscribe(Uuid::now_v7());
         notifier.close();
-        assert!(waiting.wait(Duration::from_secs(1)).await);
-        assert!(
-            notifier
+        assert!(matches!(
+            waiting.wait(Duration::from_secs(1)).await,
+            Waited::Woken(None)
+        ));
+        assert!(woken(
+            &notifier
                 .subscribe(Uuid::now_v7())
                 .wait(Duration::from_secs(1))
                 .await
-        );
+        ));
         assert_eq!(notifier.waiting(), 0);
     }
 }

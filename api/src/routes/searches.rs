@@ -5,7 +5,10 @@
 //! then a message on RabbitMQ, published with confirmation. Postgres is the truth: the row
 //! commits first, and if the message cannot be published the row is failed at once, so no job
 //! is left that would never run. Workers (`worker/`) answer the job and announce it with
-//! `NOTIFY`; a long-poll here wakes on that (see `notify.rs`).
+//! `NOTIFY`, which carries the finished search; a long-poll here wakes on that and answers with
+//! it (see `notify.rs`).
+
+use std::sync::Arc;
 
 use axum::{
     body::Bytes,
@@ -40,6 +43,7 @@ use crate::{
     auth::Caller,
     client_limit::{self, Class},
     error::ApiError,
+    notify::Waited,
     state::AppState,
     status::tally::Answered,
 };
@@ -163,14 +167,14 @@ async fn from_catalog(
     state: &AppState,
     new: &NewSearch,
 ) -> Result<Option<(SearchView, Option<std::time::Duration>)>, ApiError> {
-    let stored = catalog::stored_answer(&state.pool, new, state.search.cache_ttl_secs).await?;
-    match stored {
+    let found = catalog::look_up(&state.pool, new, state.search.cache_ttl_secs).await?;
+    match found.stored {
         Some(stored) if !stored.view.results.is_empty() => {
             Ok(Some(serve_stored(state, new, stored)))
         }
         // "No results" stored for this phrasing (a typo the provider did not recognise, a song
         // it did not know then) gives way to the tracks the query names in the catalog now.
-        empty => match catalog::named_by_query(&state.pool, new).await? {
+        empty => match found.named {
             Some((kind, tracks)) => {
                 metrics::counter!(metric_families::CATALOG_ANSWERS, "kind" => kind.as_str())
                     .increment(1);
@@ -307,8 +311,13 @@ pub async fn show(
         stage::mark(Stage::Answered, Some(id));
         return Ok(Json(view));
     }
-    subscription.wait(wait).await;
-    let view = current(&state, id).await?;
+    // The notification carries the finished search; only without it is the search read.
+    let view = match subscription.wait(wait).await {
+        Waited::Woken(Some(finished)) if finished.id == id && finished.status.is_final() => {
+            for_client(Arc::unwrap_or_clone(finished))
+        }
+        Waited::Woken(_) | Waited::TimedOut => current(&state, id).await?,
+    };
     if view.status.is_final() {
         stage::mark(Stage::Answered, Some(id));
     }

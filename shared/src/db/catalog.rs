@@ -30,52 +30,27 @@ pub struct StoredAnswer {
     pub fresh_for: std::time::Duration,
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct AnswerRow {
-    id: Uuid,
-    query: String,
-    created_at: DateTime<Utc>,
-    finished_at: Option<DateTime<Utc>>,
-    stale: bool,
-    fresh_for_ms: f64,
-    results: Json<Vec<tracks::TrackRow>>,
+/// What the catalog holds for a search, looked up in one round trip.
+#[derive(Debug, Clone, Default)]
+pub struct Lookup {
+    /// The newest answer to the same normalized search (type and limit too), if any.
+    pub stored: Option<StoredAnswer>,
+    /// When there is no stored answer, or it has no results: the tracks the query names (see
+    /// [`catalog_match`]), at most `limit`, and how they matched. `None`: no confident
+    /// answer; the search goes upstream.
+    pub named: Option<(MatchKind, Vec<Track>)>,
 }
 
-/// The newest answer to the same normalized search, if any, with its results (one round trip).
-pub async fn stored_answer(
-    pool: &PgPool,
-    new: &NewSearch,
-    ttl_secs: u64,
-) -> Result<Option<StoredAnswer>, sqlx::Error> {
-    static NEWEST_ANSWER: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "SELECT id, query, created_at, finished_at,
-                    finished_at < now() - make_interval(secs => $4) AS stale,
-                    (GREATEST(extract(epoch FROM finished_at + make_interval(secs => $4) - now()),
-                              0) * 1000)::float8 AS fresh_for_ms,
-                    {} AS results
-             FROM searches s
-             WHERE normalized_query = $1 AND search_type = $2 AND result_limit = $3
-               AND status = 'succeeded'
-             ORDER BY finished_at DESC
-             LIMIT 1",
-            tracks::RESULTS_JSON
-        )
-    });
-    let row: Option<AnswerRow> = sqlx::query_as(NEWEST_ANSWER.as_str())
-        .bind(new.normalized.as_str())
-        .bind(new.search_type.as_str())
-        .bind(i16::from(new.limit.get()))
-        .bind(ttl_secs as f64)
-        .fetch_optional(pool)
-        .await?;
-    let Some(row) = row else { return Ok(None) };
-    let results = tracks::from_results(row.results);
-    Ok(Some(StoredAnswer {
-        view: catalog_view(row.id, row.query, row.created_at, row.finished_at, results),
-        stale: row.stale,
-        fresh_for: std::time::Duration::from_millis(row.fresh_for_ms.max(0.0) as u64),
-    }))
+#[derive(Debug, sqlx::FromRow)]
+struct LookupRow {
+    id: Option<Uuid>,
+    query: Option<String>,
+    created_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+    stale: Option<bool>,
+    fresh_for_ms: Option<f64>,
+    results: Option<Json<Vec<tracks::TrackRow>>>,
+    candidates: Option<Json<Vec<tracks::CandidateRow>>>,
 }
 
 /// How many tracks the index may offer one query: more than any answer holds, few enough to
@@ -86,29 +61,79 @@ const MAX_CANDIDATES: i64 = 100;
 const DEMAND_CAP: i64 = 10;
 const _: () = assert!(DEMAND_CAP >= MIN_TITLE_DEMAND);
 
-/// Tracks the query names (see [`catalog_match`]): a title and artist, a title alone the
-/// catalog has evidence for, or either one typo away; at most `limit`, and how they matched.
-/// `None`: no confident answer, the search goes upstream.
-pub async fn named_by_query(
-    pool: &PgPool,
-    new: &NewSearch,
-) -> Result<Option<(MatchKind, Vec<Track>)>, sqlx::Error> {
+/// The catalog's answers to `new`, in one statement: its newest stored answer (flagged stale
+/// when older than `ttl_secs`), and, only when that is missing or empty, the candidate tracks
+/// the query's key meets in the index ([`tracks::candidates`]), from which
+/// [`catalog_match::choose`] picks the tracks the query names.
+pub async fn look_up(pool: &PgPool, new: &NewSearch, ttl_secs: u64) -> Result<Lookup, sqlx::Error> {
+    static LOOK_UP: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT s.id, s.query, s.created_at, s.finished_at, s.stale, s.fresh_for_ms,
+                    s.results,
+                    CASE WHEN $5 <> '' AND (s.results IS NULL OR s.results = '[]'::jsonb)
+                         THEN {} END AS candidates
+             FROM (SELECT 1) AS one
+             LEFT JOIN LATERAL (
+                 SELECT id, query, created_at, finished_at,
+                        finished_at < now() - make_interval(secs => $4) AS stale,
+                        (GREATEST(extract(epoch FROM finished_at + make_interval(secs => $4)
+                                                     - now()),
+                                  0) * 1000)::float8 AS fresh_for_ms,
+                        {} AS results
+                 FROM searches s
+                 WHERE normalized_query = $1 AND search_type = $2 AND result_limit = $3
+                   AND status = 'succeeded'
+                 ORDER BY finished_at DESC
+                 LIMIT 1) AS s ON true",
+            tracks::candidates_json("$6", "$5", "$7", "$8"),
+            tracks::RESULTS_JSON.as_str()
+        )
+    });
     let key = song_identity::query_identity(new.normalized.as_str());
-    if key.is_empty() {
-        return Ok(None);
-    }
-    let found = tracks::candidates(pool, &key, MAX_CANDIDATES, DEMAND_CAP).await?;
-    let (tracks, candidates): (Vec<Track>, Vec<Candidate>) = found.into_iter().unzip();
-    let Some((kind, chosen)) = catalog_match::choose(&key, &candidates) else {
-        return Ok(None);
+    let row: LookupRow = sqlx::query_as(LOOK_UP.as_str())
+        .bind(new.normalized.as_str())
+        .bind(new.search_type.as_str())
+        .bind(i16::from(new.limit.get()))
+        .bind(ttl_secs as f64)
+        .bind(&key)
+        .bind(song_identity::probe(&key))
+        .bind(MAX_CANDIDATES)
+        .bind(DEMAND_CAP)
+        .fetch_one(pool)
+        .await?;
+    let stored = match (row.id, row.query, row.created_at, row.results) {
+        (Some(id), Some(query), Some(created_at), Some(results)) => Some(StoredAnswer {
+            view: catalog_view(
+                id,
+                query,
+                created_at,
+                row.finished_at,
+                tracks::from_results(results),
+            ),
+            stale: row.stale.unwrap_or(true),
+            fresh_for: std::time::Duration::from_millis(
+                row.fresh_for_ms.unwrap_or(0.0).max(0.0) as u64
+            ),
+        }),
+        _ => None,
     };
+    let named = row
+        .candidates
+        .and_then(|found| named(&key, tracks::from_candidates(found), new.limit.get()));
+    Ok(Lookup { stored, named })
+}
+
+/// The tracks the query (its key) names among the candidates, at most `limit`.
+fn named(key: &str, found: Vec<(Track, Candidate)>, limit: u8) -> Option<(MatchKind, Vec<Track>)> {
+    let (tracks, candidates): (Vec<Track>, Vec<Candidate>) = found.into_iter().unzip();
+    let (kind, chosen) = catalog_match::choose(key, &candidates)?;
     let mut tracks: Vec<Option<Track>> = tracks.into_iter().map(Some).collect();
     let answer = chosen
         .into_iter()
         .filter_map(|i| tracks[i].take())
-        .take(usize::from(new.limit.get()))
+        .take(usize::from(limit))
         .collect();
-    Ok(Some((kind, answer)))
+    Some((kind, answer))
 }
 
 /// Records a confident catalog answer as a finished search (so its id can be polled and the

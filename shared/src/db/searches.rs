@@ -125,7 +125,9 @@ pub async fn mark_published_all(pool: &PgPool, ids: &[Uuid]) -> Result<(), sqlx:
     Ok(())
 }
 
-#[derive(Debug, sqlx::FromRow)]
+/// A search as read for the API: a row of [`view`]'s query, or the JSON object of
+/// [`ROW_JSON`] that a finished search's notification carries.
+#[derive(Debug, sqlx::FromRow, serde::Deserialize)]
 struct SearchRow {
     id: Uuid,
     query: String,
@@ -139,6 +141,68 @@ struct SearchRow {
     results: Json<Vec<tracks::TrackRow>>,
 }
 
+impl From<SearchRow> for SearchView {
+    fn from(row: SearchRow) -> SearchView {
+        SearchView {
+            id: row.id,
+            query: row.query,
+            search_type: SearchType::Track,
+            status: row.status,
+            source: row.source,
+            attempts: row.attempts.0,
+            created_at: row.created_at,
+            finished_at: row.finished_at,
+            error: row.error_code.map(|code| SearchError {
+                code,
+                message: row.error_message.unwrap_or_default(),
+            }),
+            results: tracks::from_results(row.results),
+        }
+    }
+}
+
+/// The search `s` as one JSON object of [`SearchRow`]'s fields, with `results` the SQL of its
+/// result list's JSON.
+fn row_json(results: &str) -> String {
+    format!(
+        "jsonb_build_object('id', s.id, 'query', s.query, 'status', s.status,
+             'source', s.source, 'attempts', s.attempts, 'error_code', s.error_code,
+             'error_message', s.error_message, 'created_at', s.created_at,
+             'finished_at', s.finished_at, 'results', {results})"
+    )
+}
+
+/// The payload of the notification that the search `s` is final: the search as the API shows
+/// it ([`row_json`]), so a waiting long-poll answers without reading it back; or, when that is
+/// too long for a notification (8000 bytes), its id alone. (`OFFSET 0` keeps the planner from
+/// inlining the subquery, which would build the JSON once per mention.)
+fn done_payload(results: &str) -> String {
+    format!(
+        "(SELECT CASE WHEN octet_length(j.v) < 8000 THEN j.v ELSE s.id::text END
+          FROM (SELECT ({})::text AS v OFFSET 0) AS j)",
+        row_json(results)
+    )
+}
+
+/// What a `search_done` notification says.
+#[derive(Debug)]
+pub enum Finished {
+    /// The finished search, as the API shows it.
+    View(SearchView),
+    /// Its id alone (a view too long for a notification, or a search expired in bulk): read
+    /// it with [`view`].
+    Id(Uuid),
+}
+
+/// Reads a `search_done` notification's payload.
+pub fn read_finished(payload: &str) -> Result<Finished, serde_json::Error> {
+    if let Ok(id) = payload.parse::<Uuid>() {
+        return Ok(Finished::Id(id));
+    }
+    let row: SearchRow = serde_json::from_str(payload)?;
+    Ok(Finished::View(row.into()))
+}
+
 /// The search as the API shows it, with its results in order (one round trip).
 pub async fn view(pool: &PgPool, id: Uuid) -> Result<Option<SearchView>, sqlx::Error> {
     static VIEW: LazyLock<String> = LazyLock::new(|| {
@@ -147,29 +211,14 @@ pub async fn view(pool: &PgPool, id: Uuid) -> Result<Option<SearchView>, sqlx::E
                     finished_at,
                     CASE WHEN status = 'succeeded' THEN {} ELSE '[]' END AS results
              FROM searches s WHERE id = $1",
-            tracks::RESULTS_JSON
+            tracks::RESULTS_JSON.as_str()
         )
     });
     let row: Option<SearchRow> = sqlx::query_as(VIEW.as_str())
         .bind(id)
         .fetch_optional(pool)
         .await?;
-    let Some(row) = row else { return Ok(None) };
-    Ok(Some(SearchView {
-        id: row.id,
-        query: row.query,
-        search_type: SearchType::Track,
-        status: row.status,
-        source: row.source,
-        attempts: row.attempts.0,
-        created_at: row.created_at,
-        finished_at: row.finished_at,
-        error: row.error_code.map(|code| SearchError {
-            code,
-            message: row.error_message.unwrap_or_default(),
-        }),
-        results: tracks::from_results(row.results),
-    }))
+    Ok(row.map(SearchView::from))
 }
 
 /// The current status of a search, if it exists.
@@ -303,8 +352,10 @@ pub enum Finish {
 /// long-polls, the tracks (deduplicated into the catalog) and the ordered result list.
 ///
 /// The final state is written first: that conditional update takes the row's lock for the
-/// rest of the transaction, says whether the job was still open (a job already final rolls
-/// back untouched) and queues the notification, in one round trip.
+/// rest of the transaction and says whether the job was still open (a job already final rolls
+/// back untouched). The notification carries the finished search ([`done_payload`]), so it is
+/// queued by the last statement, the one that writes the result list (or by the first, for an
+/// answer with no results); it is sent at commit, so what it says is committed.
 pub async fn succeed(
     pool: &PgPool,
     channel: &str,
@@ -313,24 +364,39 @@ pub async fn succeed(
     new_attempts: &[Attempt],
     found: &[ProviderTrack],
 ) -> Result<Finish, sqlx::Error> {
+    static FINAL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "WITH s AS (
+                 UPDATE searches
+                 SET status = 'succeeded', source = $2, attempts = attempts || $3,
+                     finished_at = now(), lease_until = NULL, error_code = NULL,
+                     error_message = NULL
+                 WHERE id = $1 AND status IN ('queued', 'running')
+                 RETURNING *)
+             SELECT EXTRACT(EPOCH FROM s.finished_at - s.created_at)::float8
+             FROM s LEFT JOIN LATERAL (SELECT pg_notify($4, {}) WHERE $5) AS n ON true",
+            done_payload("'[]'::jsonb")
+        )
+    });
+    static LISTED: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "WITH listed AS (
+                 INSERT INTO search_results (search_id, position, track_id)
+                 SELECT $1, p, t FROM UNNEST($2::smallint[], $3::uuid[]) AS u(p, t)
+                 ON CONFLICT DO NOTHING)
+             SELECT pg_notify($4, {}) FROM searches s WHERE s.id = $1",
+            done_payload(&tracks::listed_json("$3"))
+        )
+    });
     let mut tx = pool.begin().await?;
-    // The notification is sent at commit, so a long-poll it wakes reads the committed answer.
-    let took: Option<f64> = sqlx::query_scalar(
-        "WITH done AS (
-             UPDATE searches
-             SET status = 'succeeded', source = $2, attempts = attempts || $3,
-                 finished_at = now(), lease_until = NULL, error_code = NULL,
-                 error_message = NULL
-             WHERE id = $1 AND status IN ('queued', 'running')
-             RETURNING id, EXTRACT(EPOCH FROM finished_at - created_at)::float8 AS took)
-         SELECT done.took FROM done CROSS JOIN LATERAL pg_notify($4, done.id::text) AS n",
-    )
-    .bind(id)
-    .bind(source)
-    .bind(Json(new_attempts))
-    .bind(channel)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let took: Option<f64> = sqlx::query_scalar(FINAL.as_str())
+        .bind(id)
+        .bind(source)
+        .bind(Json(new_attempts))
+        .bind(channel)
+        .bind(found.is_empty())
+        .fetch_optional(&mut *tx)
+        .await?;
     let Some(took) = took else {
         return Ok(Finish::AlreadyFinal);
     };
@@ -341,16 +407,13 @@ pub async fn succeed(
         let positions: Vec<i16> = (0..ordered.len())
             .map(|p| i16::try_from(p).unwrap_or(i16::MAX))
             .collect();
-        sqlx::query(
-            "INSERT INTO search_results (search_id, position, track_id)
-             SELECT $1, p, t FROM UNNEST($2::smallint[], $3::uuid[]) AS u(p, t)
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(id)
-        .bind(&positions)
-        .bind(&ordered)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(LISTED.as_str())
+            .bind(id)
+            .bind(&positions)
+            .bind(&ordered)
+            .bind(channel)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     record_final("succeeded", took);
@@ -358,7 +421,7 @@ pub async fn succeed(
 }
 
 /// Fails the job for good with an error code and message (one statement: the conditional
-/// update and its notification).
+/// update and its notification, which carries the failed search).
 pub async fn fail(
     pool: &PgPool,
     channel: &str,
@@ -366,22 +429,27 @@ pub async fn fail(
     new_attempts: &[Attempt],
     error: &SearchError,
 ) -> Result<Finish, sqlx::Error> {
-    let took: Option<f64> = sqlx::query_scalar(
-        "WITH done AS (
-             UPDATE searches
-             SET status = 'failed', attempts = attempts || $2, error_code = $3,
-                 error_message = $4, finished_at = now(), lease_until = NULL
-             WHERE id = $1 AND status IN ('queued', 'running')
-             RETURNING id, EXTRACT(EPOCH FROM finished_at - created_at)::float8 AS took)
-         SELECT done.took FROM done CROSS JOIN LATERAL pg_notify($5, done.id::text) AS n",
-    )
-    .bind(id)
-    .bind(Json(new_attempts))
-    .bind(&error.code)
-    .bind(&error.message)
-    .bind(channel)
-    .fetch_optional(pool)
-    .await?;
+    static FAIL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "WITH s AS (
+                 UPDATE searches
+                 SET status = 'failed', attempts = attempts || $2, error_code = $3,
+                     error_message = $4, finished_at = now(), lease_until = NULL
+                 WHERE id = $1 AND status IN ('queued', 'running')
+                 RETURNING *)
+             SELECT EXTRACT(EPOCH FROM s.finished_at - s.created_at)::float8
+             FROM s CROSS JOIN LATERAL (SELECT pg_notify($5, {})) AS n",
+            done_payload("'[]'::jsonb")
+        )
+    });
+    let took: Option<f64> = sqlx::query_scalar(FAIL.as_str())
+        .bind(id)
+        .bind(Json(new_attempts))
+        .bind(&error.code)
+        .bind(&error.message)
+        .bind(channel)
+        .fetch_optional(pool)
+        .await?;
     let Some(took) = took else {
         return Ok(Finish::AlreadyFinal);
     };

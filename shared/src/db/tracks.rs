@@ -9,7 +9,10 @@
 //! advisory locks taken in one global order (so they cannot deadlock each other), and the unique
 //! ISRC index and link primary key make a duplicate impossible even for code that skips them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap, HashSet},
+    sync::LazyLock,
+};
 
 use sqlx::{types::Json, PgExecutor, Postgres, Transaction};
 use uuid::Uuid;
@@ -510,15 +513,34 @@ const TRACK_COLUMNS: &str = "t.id, t.title, t.artists, t.album, t.duration_ms, t
     COALESCE((SELECT jsonb_object_agg(l.provider, l.url) FROM track_links l
               WHERE l.track_id = t.id), '{}'::jsonb) AS links";
 
-/// The ordered results of the search `s` as one JSON array, a column of a query that selects
-/// from `searches s`: a search and its answer in one round trip. Read with [`from_results`].
-pub(crate) const RESULTS_JSON: &str = "(SELECT COALESCE(jsonb_agg(jsonb_build_object(
+/// One track `t` as a JSON object of [`TrackRow`]'s fields, its links aggregated.
+const TRACK_JSON: &str = "jsonb_build_object(
         'id', t.id, 'title', t.title, 'artists', t.artists, 'album', t.album,
         'duration_ms', t.duration_ms, 'isrc', t.isrc, 'release_date', t.release_date,
         'image_url', t.image_url,
         'links', COALESCE((SELECT jsonb_object_agg(l.provider, l.url) FROM track_links l
-                           WHERE l.track_id = t.id), '{}'::jsonb)) ORDER BY r.position), '[]')
-     FROM search_results r JOIN tracks t ON t.id = r.track_id WHERE r.search_id = s.id)";
+                           WHERE l.track_id = t.id), '{}'::jsonb))";
+
+/// The ordered results of the search `s` as one JSON array, a column of a query that selects
+/// from `searches s`: a search and its answer in one round trip. Read with [`from_results`].
+pub(crate) static RESULTS_JSON: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "(SELECT COALESCE(jsonb_agg({TRACK_JSON} ORDER BY r.position), '[]')
+         FROM search_results r JOIN tracks t ON t.id = r.track_id WHERE r.search_id = s.id)"
+    )
+});
+
+/// Like [`RESULTS_JSON`], for the tracks whose ids the parameter `ids` (a `uuid[]`) lists, in
+/// that order: the results of an answer being written, before its result list is readable.
+/// Each track is read by its key (a join leaves the planner, which cannot see how few ids
+/// there are, free to scan the whole catalog).
+pub(crate) fn listed_json(ids: &str) -> String {
+    format!(
+        "(SELECT COALESCE(jsonb_agg((SELECT {TRACK_JSON} FROM tracks t WHERE t.id = r.track_id)
+                                    ORDER BY r.position), '[]')
+         FROM unnest({ids}::uuid[]) WITH ORDINALITY AS r(track_id, position))"
+    )
+}
 
 /// The tracks of a [`RESULTS_JSON`] column, in order.
 pub(crate) fn from_results(results: Json<Vec<TrackRow>>) -> Vec<Track> {
@@ -553,26 +575,48 @@ pub async fn candidates(
     limit: i64,
     demand_cap: i64,
 ) -> Result<Vec<(Track, Candidate)>, sqlx::Error> {
-    let probe = song_identity::probe(query_key);
-    let sql = format!(
-        "SELECT {TRACK_COLUMNS}, t.identity_keys, t.title_keys,
-                (SELECT count(*) FROM (SELECT 1 FROM search_results r WHERE r.track_id = t.id
-                                       LIMIT $4) AS d) AS demand
-         FROM tracks t
-         WHERE t.id IN (SELECT catalog_key_hits($1, $2))
-         ORDER BY t.identity_keys @> ARRAY[$2] DESC, t.title_keys @> ARRAY[$2] DESC,
-                  (SELECT count(*) FROM track_links l WHERE l.track_id = t.id) DESC,
-                  t.created_at
-         LIMIT $3"
-    );
-    let rows: Vec<CandidateRow> = sqlx::query_as(&sql)
-        .bind(&probe)
+    static CANDIDATES: LazyLock<String> =
+        LazyLock::new(|| format!("SELECT {}", candidates_json("$1", "$2", "$3", "$4")));
+    let rows: Json<Vec<CandidateRow>> = sqlx::query_scalar(CANDIDATES.as_str())
+        .bind(song_identity::probe(query_key))
         .bind(query_key)
         .bind(limit)
         .bind(demand_cap)
-        .fetch_all(executor)
+        .fetch_one(executor)
         .await?;
-    Ok(rows
+    Ok(from_candidates(rows))
+}
+
+/// [`candidates`] as one JSON array, an SQL expression another query can carry (read with
+/// [`from_candidates`]); its arguments name the parameters holding the probe, the query's
+/// key, the limit and the demand cap.
+pub(crate) fn candidates_json(probe: &str, key: &str, limit: &str, demand_cap: &str) -> String {
+    format!(
+        "(SELECT COALESCE(jsonb_agg(jsonb_build_object(
+                 'id', c.id, 'title', c.title, 'artists', c.artists, 'album', c.album,
+                 'duration_ms', c.duration_ms, 'isrc', c.isrc, 'release_date', c.release_date,
+                 'image_url', c.image_url, 'links', c.links, 'identity_keys', c.identity_keys,
+                 'title_keys', c.title_keys, 'demand', c.demand) ORDER BY c.rank), '[]')
+          FROM (SELECT {TRACK_COLUMNS}, t.identity_keys, t.title_keys,
+                       (SELECT count(*) FROM (SELECT 1 FROM search_results r
+                                              WHERE r.track_id = t.id LIMIT {demand_cap}) AS d)
+                           AS demand,
+                       row_number() OVER (
+                           ORDER BY t.identity_keys @> ARRAY[{key}::text] DESC,
+                                    t.title_keys @> ARRAY[{key}::text] DESC,
+                                    (SELECT count(*) FROM track_links l WHERE l.track_id = t.id)
+                                        DESC,
+                                    t.created_at) AS rank
+                FROM tracks t
+                WHERE t.id IN (SELECT catalog_key_hits({probe}, {key}))
+                ORDER BY rank
+                LIMIT {limit}) AS c)"
+    )
+}
+
+/// The tracks of a [`candidates_json`] column, in order, each with what matching needs.
+pub(crate) fn from_candidates(rows: Json<Vec<CandidateRow>>) -> Vec<(Track, Candidate)> {
+    rows.0
         .into_iter()
         .map(|r| {
             let candidate = Candidate {
@@ -582,12 +626,12 @@ pub async fn candidates(
             };
             (Track::from(r.track), candidate)
         })
-        .collect())
+        .collect()
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct CandidateRow {
-    #[sqlx(flatten)]
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct CandidateRow {
+    #[serde(flatten)]
     track: TrackRow,
     identity_keys: Vec<String>,
     title_keys: Vec<String>,
