@@ -126,7 +126,7 @@ pub async fn mark_published_all(pool: &PgPool, ids: &[Uuid]) -> Result<(), sqlx:
 }
 
 /// A search as read for the API: a row of [`view`]'s query, or the JSON object of
-/// [`ROW_JSON`] that a finished search's notification carries.
+/// [`row_json`] that a finished search's notification carries.
 #[derive(Debug, sqlx::FromRow, serde::Deserialize)]
 struct SearchRow {
     id: Uuid,
@@ -353,7 +353,7 @@ pub enum Finish {
 ///
 /// The final state is written first: that conditional update takes the row's lock for the
 /// rest of the transaction and says whether the job was still open (a job already final rolls
-/// back untouched). The notification carries the finished search ([`done_payload`]), so it is
+/// back untouched). The notification carries the finished search (`done_payload`), so it is
 /// queued by the last statement, the one that writes the result list (or by the first, for an
 /// answer with no results); it is sent at commit, so what it says is committed.
 pub async fn succeed(
