@@ -4,15 +4,14 @@
 
 use std::{sync::Arc, time::Duration};
 
-use chrono::Utc;
 use muze_shared::{
     db::{
-        searches::{self, Claim, Enqueued, Finish, NewSearch},
+        searches::{self, Finish},
         tracks,
     },
-    domain::{ProviderName, ProviderTrack, Query, ResultLimit, SearchType},
+    domain::{ProviderName, ProviderTrack, ResultLimit},
 };
-use muze_testkit::World;
+use muze_testkit::{jobs, World};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -34,26 +33,7 @@ where
 
 /// A claimed (running) search job for `text`.
 async fn running_search(pool: &PgPool, text: &str) -> Uuid {
-    let query = Query::parse(text).expect("valid query");
-    let new = NewSearch {
-        id: Uuid::now_v7(),
-        normalized: query.normalize(),
-        query,
-        search_type: SearchType::Track,
-        limit: ResultLimit::DEFAULT,
-        deadline_at: Utc::now() + chrono::Duration::seconds(60),
-    };
-    let id = match searches::create_or_join(pool, &new, 0)
-        .await
-        .expect("insert")
-    {
-        Enqueued::Created(id) => id,
-        Enqueued::Joined(id) => panic!("{text:?} joined {id} instead of creating a job"),
-    };
-    match searches::claim(pool, id, 30).await.expect("claim") {
-        Claim::Claimed(job) => job.id,
-        other => panic!("could not claim {id}: {other:?}"),
-    }
+    jobs::running_search(pool, text, ResultLimit::DEFAULT).await
 }
 
 /// One song as `provider` describes it.

@@ -6,39 +6,21 @@ use std::time::Duration;
 
 use chrono::Utc;
 use muze_shared::{
-    db::searches::{self, Claim, Enqueued, Finish, Finished, NewSearch},
+    db::searches::{self, Finish, Finished},
     domain::{
-        Attempt, AttemptOutcome, ProviderName, ProviderTrack, Query, ResultLimit, SearchError,
-        SearchType, SearchView,
+        Attempt, AttemptOutcome, ProviderName, ProviderTrack, ResultLimit, SearchError, SearchView,
     },
 };
-use muze_testkit::World;
+use muze_testkit::{jobs, World};
 use sqlx::{postgres::PgListener, PgPool};
 use uuid::Uuid;
 
 const CHANNEL: &str = "finished-test.search_done";
 
-/// A claimed (running) search job for `text`.
+/// A claimed (running) search job for `text`, of up to 50 results.
 async fn running_search(pool: &PgPool, text: &str) -> Uuid {
-    let query = Query::parse(text).expect("valid query");
-    let new = NewSearch {
-        id: Uuid::now_v7(),
-        normalized: query.normalize(),
-        query,
-        search_type: SearchType::Track,
-        limit: ResultLimit::parse(i64::from(ResultLimit::MAX)).expect("limit"),
-        deadline_at: Utc::now() + chrono::Duration::seconds(60),
-    };
-    let Enqueued::Created(id) = searches::create_or_join(pool, &new, 0)
-        .await
-        .expect("insert")
-    else {
-        panic!("{text:?} joined another job");
-    };
-    match searches::claim(pool, id, 30).await.expect("claim") {
-        Claim::Claimed(job) => job.id,
-        other => panic!("could not claim {id}: {other:?}"),
-    }
+    let limit = ResultLimit::parse(i64::from(ResultLimit::MAX)).expect("limit");
+    jobs::running_search(pool, text, limit).await
 }
 
 fn song(provider: ProviderName, n: usize, title: &str) -> ProviderTrack {
