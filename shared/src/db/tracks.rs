@@ -592,12 +592,10 @@ pub async fn candidates(
 /// key, the limit and the demand cap.
 pub(crate) fn candidates_json(probe: &str, key: &str, limit: &str, demand_cap: &str) -> String {
     format!(
-        "(SELECT COALESCE(jsonb_agg(jsonb_build_object(
-                 'id', c.id, 'title', c.title, 'artists', c.artists, 'album', c.album,
-                 'duration_ms', c.duration_ms, 'isrc', c.isrc, 'release_date', c.release_date,
-                 'image_url', c.image_url, 'links', c.links, 'identity_keys', c.identity_keys,
-                 'title_keys', c.title_keys, 'demand', c.demand) ORDER BY c.rank), '[]')
-          FROM (SELECT {TRACK_COLUMNS}, t.identity_keys, t.title_keys,
+        "(SELECT COALESCE(jsonb_agg(c.track || jsonb_build_object(
+                 'identity_keys', c.identity_keys, 'title_keys', c.title_keys,
+                 'demand', c.demand) ORDER BY c.rank), '[]')
+          FROM (SELECT {TRACK_JSON} AS track, t.identity_keys, t.title_keys,
                        (SELECT count(*) FROM (SELECT 1 FROM search_results r
                                               WHERE r.track_id = t.id LIMIT {demand_cap}) AS d)
                            AS demand,
