@@ -75,7 +75,8 @@ async fn the_notification_of_a_final_search_carries_what_reading_it_shows() {
     let mut listener = PgListener::connect_with(&pool).await.expect("listener");
     listener.listen(CHANNEL).await.expect("listen");
 
-    // An answer: a known song (a second provider's result joins its track) and new ones.
+    // An answer of new tracks; then one whose first result (another provider's) joins a
+    // track the first answer stored.
     let first = running_search(&pool, "Palette IU").await;
     let found: Vec<ProviderTrack> = (0..4)
         .map(|n| song(ProviderName::Spotify, n, &format!("Palette {n}")))

@@ -125,9 +125,9 @@ pub async fn mark_published_all(pool: &PgPool, ids: &[Uuid]) -> Result<(), sqlx:
     Ok(())
 }
 
-/// A search as read for the API: a row of [`view`]'s query, or the JSON object of
-/// [`row_json`] that a finished search's notification carries.
-#[derive(Debug, sqlx::FromRow, serde::Deserialize)]
+/// A search as read for the API: the JSON object of [`row_json`], which [`view`] reads and a
+/// finished search's notification carries.
+#[derive(Debug, serde::Deserialize)]
 struct SearchRow {
     id: Uuid,
     query: String,
@@ -203,22 +203,23 @@ pub fn read_finished(payload: &str) -> Result<Finished, serde_json::Error> {
     Ok(Finished::View(row.into()))
 }
 
-/// The search as the API shows it, with its results in order (one round trip).
+/// The search as the API shows it, with its results in order (one round trip), read in the
+/// form a finished search's notification carries ([`row_json`]), so the two cannot differ.
 pub async fn view(pool: &PgPool, id: Uuid) -> Result<Option<SearchView>, sqlx::Error> {
     static VIEW: LazyLock<String> = LazyLock::new(|| {
         format!(
-            "SELECT id, query, status, source, attempts, error_code, error_message, created_at,
-                    finished_at,
-                    CASE WHEN status = 'succeeded' THEN {} ELSE '[]' END AS results
-             FROM searches s WHERE id = $1",
-            tracks::RESULTS_JSON.as_str()
+            "SELECT {} FROM searches s WHERE id = $1",
+            row_json(&format!(
+                "CASE WHEN s.status = 'succeeded' THEN {} ELSE '[]' END",
+                tracks::RESULTS_JSON.as_str()
+            ))
         )
     });
-    let row: Option<SearchRow> = sqlx::query_as(VIEW.as_str())
+    let row: Option<Json<SearchRow>> = sqlx::query_scalar(VIEW.as_str())
         .bind(id)
         .fetch_optional(pool)
         .await?;
-    Ok(row.map(SearchView::from))
+    Ok(row.map(|row| SearchView::from(row.0)))
 }
 
 /// The current status of a search, if it exists.
