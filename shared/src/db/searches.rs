@@ -115,9 +115,19 @@ pub async fn mark_published(pool: &PgPool, id: Uuid) -> Result<(), sqlx::Error> 
 }
 
 /// Records that the broker confirmed the messages of these jobs, in one statement.
+///
+/// Committed without waiting for the WAL flush (`synchronous_commit` off for its own
+/// transaction, as [`claim`] does): the record only spares the sweeper a second publish, so
+/// one lost to a Postgres crash costs a duplicate message, which the worker tolerates (it
+/// finds the job taken or final). It is written once per search, or per batch under load,
+/// and a flush there competed for the disk with the flushes the path waits on (the job's row,
+/// the answer).
 pub async fn mark_published_all(pool: &PgPool, ids: &[Uuid]) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE searches SET published_at = now(), message_due_at = now() WHERE id = ANY($1)",
+        "WITH record AS (SELECT set_config('synchronous_commit', 'off', true))
+         UPDATE searches SET published_at = now(), message_due_at = now()
+         FROM record
+         WHERE id = ANY($1)",
     )
     .bind(ids)
     .execute(pool)
