@@ -40,6 +40,9 @@ async fn a_valid_search_is_accepted_with_its_location_and_a_queued_search() {
     assert_eq!(search["finished_at"], Value::Null);
     assert_eq!(search["error"], Value::Null);
     assert_eq!(search["results"], json!([]));
+    // The 202 shows the row the insert wrote, as a read of it shows it (no worker runs here).
+    let read: Value = app.get(&location).await.json().await.expect("JSON");
+    assert_eq!(read, search);
     app.cleanup().await;
 }
 

@@ -24,7 +24,7 @@ pub async fn running_search(pool: &PgPool, text: &str, limit: ResultLimit) -> Uu
         .await
         .expect("insert")
     {
-        Enqueued::Created(id) => id,
+        Enqueued::Created(view) => view.id,
         Enqueued::Joined(id) => panic!("{text:?} joined {id} instead of creating a job"),
     };
     match searches::claim(pool, id, 30).await.expect("claim") {

@@ -125,25 +125,28 @@ pub async fn create(
     // Only a search that goes upstream spends the key's search allowance.
     client_limit::spend(&state, &caller, Class::Searches).await?;
     let allowed = stage::start();
-    let enqueued = searches::create_or_join(&state.pool, &new, state.search.cache_ttl_secs).await?;
-    match enqueued {
-        Enqueued::Created(id) => {
-            stage::mark_at(Stage::Received, Some(id), received);
-            stage::mark_at(Stage::LookedUp, Some(id), looked_up);
-            stage::mark_at(Stage::Allowed, Some(id), allowed);
-            stage::mark(Stage::Inserted, Some(id));
-            publish(&state, id, &new, false).await?;
-            stage::mark(Stage::Confirmed, Some(id));
-        }
-        Enqueued::Joined(_) => metrics::counter!(metric_families::SEARCHES_JOINED).increment(1),
-    }
-    let id = enqueued.id();
-    let view = searches::view(&state.pool, id)
-        .await?
-        .map(for_client)
-        .ok_or_else(|| {
-            ApiError::Internal(anyhow::anyhow!("search {id} vanished after enqueueing"))
-        })?;
+    let view =
+        match searches::create_or_join(&state.pool, &new, state.search.cache_ttl_secs).await? {
+            Enqueued::Created(view) => {
+                let id = view.id;
+                stage::mark_at(Stage::Received, Some(id), received);
+                stage::mark_at(Stage::LookedUp, Some(id), looked_up);
+                stage::mark_at(Stage::Allowed, Some(id), allowed);
+                stage::mark(Stage::Inserted, Some(id));
+                publish(&state, id, &new, false).await?;
+                stage::mark(Stage::Confirmed, Some(id));
+                *view
+            }
+            Enqueued::Joined(id) => {
+                metrics::counter!(metric_families::SEARCHES_JOINED).increment(1);
+                // The joined job may have moved on (running, or finished with its answer).
+                searches::view(&state.pool, id).await?.ok_or_else(|| {
+                    ApiError::Internal(anyhow::anyhow!("search {id} vanished after joining it"))
+                })?
+            }
+        };
+    let view = for_client(view);
+    let id = view.id;
     state.status.tally.count(Answered::Upstream);
     stage::mark(Stage::Accepted, Some(id));
     Ok((
@@ -209,10 +212,10 @@ fn serve_stored(
 /// stale answer is refreshed once however many users ask meanwhile.
 async fn refresh_in_background(state: &AppState, new: &NewSearch) {
     let outcome = async {
-        if let Enqueued::Created(id) =
+        if let Enqueued::Created(view) =
             searches::create_or_join(&state.pool, new, state.search.cache_ttl_secs).await?
         {
-            publish(state, id, new, true).await?;
+            publish(state, view.id, new, true).await?;
         }
         Ok::<(), ApiError>(())
     };

@@ -28,19 +28,21 @@ pub struct NewSearch {
 }
 
 /// What `create_or_join` did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Enqueued {
-    /// A new job row; its message still has to be published.
-    Created(Uuid),
+    /// A new job row, as the API shows it (read back by the insert itself); its message
+    /// still has to be published.
+    Created(Box<SearchView>),
     /// The same normalized search was already queued or running, or finished with an answer
     /// after this request arrived: share its job (and its stored answer).
     Joined(Uuid),
 }
 
 impl Enqueued {
-    pub fn id(self) -> Uuid {
+    pub fn id(&self) -> Uuid {
         match self {
-            Enqueued::Created(id) | Enqueued::Joined(id) => id,
+            Enqueued::Created(view) => view.id,
+            Enqueued::Joined(id) => *id,
         }
     }
 }
@@ -57,15 +59,14 @@ impl Enqueued {
 /// start, which can precede a request that still missed its commit. A stale answer being
 /// refreshed does not count, so its refresh is queued. Only when neither is found is the job
 /// inserted; an identical insert racing ours makes ours a no-op, and the next try joins it.
+/// The inserted row comes back as the API shows it, so the 202 needs no second read.
 pub async fn create_or_join(
     pool: &PgPool,
     new: &NewSearch,
     fresh_secs: u64,
 ) -> Result<Enqueued, sqlx::Error> {
-    // A racing identical job can finish between its conflict with ours and our next look;
-    // then try again.
-    for _ in 0..3 {
-        let outcome: Option<(Uuid, bool)> = sqlx::query_as(
+    static CREATE_OR_JOIN: LazyLock<String> = LazyLock::new(|| {
+        format!(
             "WITH found AS (
                  (SELECT id FROM searches
                   WHERE normalized_query = $3 AND search_type = $4 AND result_limit = $5
@@ -84,23 +85,32 @@ pub async fn create_or_join(
                  ON CONFLICT (normalized_query, search_type, result_limit)
                      WHERE status IN ('queued', 'running')
                  DO NOTHING
-                 RETURNING id)
-             SELECT id, false FROM found
+                 RETURNING *)
+             SELECT id, NULL::jsonb FROM found
              UNION ALL
-             SELECT id, true FROM inserted",
+             SELECT s.id, {} FROM inserted s",
+            row_json("'[]'::jsonb")
         )
-        .bind(new.id)
-        .bind(new.query.as_str())
-        .bind(new.normalized.as_str())
-        .bind(new.search_type.as_str())
-        .bind(i16::from(new.limit.get()))
-        .bind(new.deadline_at)
-        .bind(fresh_secs as f64)
-        .fetch_optional(pool)
-        .await?;
+    });
+    // A racing identical job can finish between its conflict with ours and our next look;
+    // then try again.
+    for _ in 0..3 {
+        let outcome: Option<(Uuid, Option<Json<SearchRow>>)> =
+            sqlx::query_as(CREATE_OR_JOIN.as_str())
+                .bind(new.id)
+                .bind(new.query.as_str())
+                .bind(new.normalized.as_str())
+                .bind(new.search_type.as_str())
+                .bind(i16::from(new.limit.get()))
+                .bind(new.deadline_at)
+                .bind(fresh_secs as f64)
+                .fetch_optional(pool)
+                .await?;
         match outcome {
-            Some((id, true)) => return Ok(Enqueued::Created(id)),
-            Some((id, false)) => return Ok(Enqueued::Joined(id)),
+            Some((_, Some(created))) => {
+                return Ok(Enqueued::Created(Box::new(SearchView::from(created.0))))
+            }
+            Some((id, None)) => return Ok(Enqueued::Joined(id)),
             None => continue,
         }
     }
