@@ -38,7 +38,7 @@ use uuid::Uuid;
 
 use crate::{
     cpu,
-    stack::{search_until_final, song_queries, Stack, SIM_URL, UNLIMITED_SIM},
+    stack::{search_until_final, song_queries_of, Stack, DEFAULT_SONGS, SIM_URL, UNLIMITED_SIM},
 };
 
 #[derive(Debug, Clone, clap::Args)]
@@ -87,6 +87,19 @@ impl Args {
             no_stages: true,
             warmup_secs,
         }
+    }
+}
+
+impl Args {
+    /// Searches a run sends.
+    fn searches(&self) -> usize {
+        (self.rate * self.seconds as f64) as usize
+    }
+
+    /// Songs in the sim's catalog for this run: the default catalog, or one with a fifth more
+    /// songs than searches (some songs share a title and artist, and count once).
+    fn songs(&self) -> usize {
+        DEFAULT_SONGS.max(self.searches() * 6 / 5)
     }
 }
 
@@ -170,6 +183,14 @@ pub async fn measure(args: &Args, providers: &str, down: Option<&str>) -> anyhow
         // Measure the hop itself: with the breaker open no call would be made at all.
         env.push(("MUZE__PROVIDERS__SPOTIFY__BREAKER_FAILURES", "1000000000"));
     }
+    // The default catalog unless the run sends more searches than it has songs: a larger one
+    // (the same seed), so every search is a distinct song however long the run.
+    let songs = args.songs();
+    let songs_arg = songs.to_string();
+    let mut sim_args = UNLIMITED_SIM.to_vec();
+    if songs != DEFAULT_SONGS {
+        sim_args.extend(["--songs", songs_arg.as_str()]);
+    }
     let logs = (!args.no_stages)
         .then(|| std::env::temp_dir().join(format!("muze-bench-stages-{}", Uuid::new_v4())));
     if logs.is_some() {
@@ -184,7 +205,7 @@ pub async fn measure(args: &Args, providers: &str, down: Option<&str>) -> anyhow
         args.workers,
         args.sim_latency_ms,
         &env,
-        &UNLIMITED_SIM,
+        &sim_args,
         logs.clone(),
     )
     .await?;
@@ -220,8 +241,13 @@ async fn measure_on(
             .await?
             .error_for_status()?;
     }
-    let queries = song_queries();
-    let total = ((args.rate * args.seconds as f64) as usize).min(queries.len());
+    let queries = song_queries_of(args.songs());
+    let total = args.searches();
+    anyhow::ensure!(
+        queries.len() >= total,
+        "the sim's catalog has {} distinct songs for {total} searches",
+        queries.len()
+    );
     let histogram = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(
         1,
         120_000_000,
@@ -502,14 +528,16 @@ fn read_marks(dir: &Path) -> anyhow::Result<HashMap<Uuid, BTreeMap<Stage, u64>>>
     Ok(marks)
 }
 
-/// Prints each stage's quantiles over the timed searches.
+/// Prints each stage's quantiles over the timed searches, and what the slowest of them spent
+/// in each: the mean over the searches whose overhead is at or above the run's p99, which
+/// says which stage makes the tail.
 fn stage_report(dir: &Path, timed: &[Timed], sim_latency_ms: u64) -> anyhow::Result<()> {
     let marks = read_marks(dir)?;
     let sim_us = sim_latency_ms * 1000;
-    let mut complete = 0usize;
     let mut late_poll = 0usize;
     let segments: Vec<&Segment> = PATH.iter().chain(BESIDE.iter()).collect();
-    let mut values: Vec<Vec<i64>> = vec![Vec::new(); segments.len()];
+    // One row per search with every mark: its overhead, then each segment (if both ends).
+    let mut rows: Vec<(i64, Vec<Option<i64>>)> = Vec::new();
     for search in timed {
         let Some(of) = marks.get(&search.id) else {
             continue;
@@ -525,44 +553,62 @@ fn stage_report(dir: &Path, timed: &[Timed], sim_latency_ms: u64) -> anyhow::Res
         {
             continue;
         }
-        complete += 1;
         // The long-poll arrived after the notification: its first read answered it.
         if at(Mark::At(Stage::Answered)) < at(Mark::At(Stage::Woken)) {
             late_poll += 1;
         }
-        for (i, segment) in segments.iter().enumerate() {
-            if let (Some(from), Some(to)) = (at(segment.from), at(segment.to)) {
-                let less = if segment.less_sim { sim_us } else { 0 };
-                values[i].push(to as i64 - from as i64 - less as i64);
-            }
-        }
+        let lasted = |segment: &Segment| {
+            let (from, to) = (at(segment.from)?, at(segment.to)?);
+            let less = if segment.less_sim { sim_us } else { 0 };
+            Some(to as i64 - from as i64 - less as i64)
+        };
+        let overhead = search.done_us as i64 - search.sent_us as i64 - sim_us as i64;
+        rows.push((overhead, segments.iter().map(|s| lasted(s)).collect()));
     }
     println!(
-        "  stages of {complete} of {} timed searches (every mark found); {late_poll} long-polls came after the notification",
+        "  stages of {} of {} timed searches (every mark found); {late_poll} long-polls came after the notification",
+        rows.len(),
         timed.len()
     );
+    let mut overheads: Vec<i64> = rows.iter().map(|(o, _)| *o).collect();
+    overheads.sort_unstable();
+    let p99 = quantile(&overheads, 0.99);
+    let tail: Vec<&Vec<Option<i64>>> = rows
+        .iter()
+        .filter(|(o, _)| Some(*o) >= p99)
+        .map(|(_, r)| r)
+        .collect();
     println!(
-        "  {:<44} {:>8} {:>8} {:>8}",
-        "stage (ms)", "p50", "p90", "p99"
+        "  {:<44} {:>8} {:>8} {:>8} {:>12}",
+        "stage (ms)",
+        "p50",
+        "p90",
+        "p99",
+        format!("slowest {}", tail.len())
     );
-    for (segment, values) in segments.iter().zip(values.iter_mut()) {
+    let ms = |v: Option<i64>| v.map_or(f64::NAN, |v| v as f64 / 1000.0);
+    for (i, segment) in segments.iter().enumerate() {
+        let mut values: Vec<i64> = rows.iter().filter_map(|(_, r)| r[i]).collect();
         values.sort_unstable();
-        let q = |q: f64| -> f64 {
-            if values.is_empty() {
-                return f64::NAN;
-            }
-            let at = ((values.len() - 1) as f64 * q).round() as usize;
-            values[at] as f64 / 1000.0
-        };
+        let in_tail: Vec<i64> = tail.iter().filter_map(|r| r[i]).collect();
+        let tail_mean =
+            (!in_tail.is_empty()).then(|| in_tail.iter().sum::<i64>() / in_tail.len() as i64);
         println!(
-            "  {:<44} {:>8.2} {:>8.2} {:>8.2}",
+            "  {:<44} {:>8.2} {:>8.2} {:>8.2} {:>12.2}",
             segment.name,
-            q(0.5),
-            q(0.9),
-            q(0.99)
+            ms(quantile(&values, 0.5)),
+            ms(quantile(&values, 0.9)),
+            ms(quantile(&values, 0.99)),
+            ms(tail_mean),
         );
     }
     Ok(())
+}
+
+/// The `q` quantile of sorted `values` (nearest rank), if there are any.
+fn quantile(values: &[i64], q: f64) -> Option<i64> {
+    let last = values.len().checked_sub(1)?;
+    Some(values[(last as f64 * q).round() as usize])
 }
 
 /// Where a search's answer came from.
