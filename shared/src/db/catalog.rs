@@ -144,8 +144,9 @@ pub async fn record_answer(
     results: Vec<Track>,
 ) -> Result<SearchView, sqlx::Error> {
     let track_ids: Vec<Uuid> = results.iter().map(|t| t.id).collect();
-    let (created_at, finished_at): (DateTime<Utc>, DateTime<Utc>) = sqlx::query_as(
-        "WITH s AS (
+    let (created_at, finished_at): (DateTime<Utc>, DateTime<Utc>) = new
+        .bind_to(sqlx::query_as(
+            "WITH s AS (
              INSERT INTO searches (id, query, normalized_query, search_type, result_limit,
                                    status, source, deadline_at, published_at, finished_at)
              VALUES ($1, $2, $3, $4, $5, 'succeeded', 'catalog', $6, now(), now())
@@ -155,16 +156,10 @@ pub async fn record_answer(
              SELECT s.id, (t.ord - 1)::smallint, t.id
              FROM s, unnest($7::uuid[]) WITH ORDINALITY AS t(id, ord))
          SELECT created_at, finished_at FROM s",
-    )
-    .bind(new.id)
-    .bind(new.query.as_str())
-    .bind(new.normalized.as_str())
-    .bind(new.search_type.as_str())
-    .bind(i16::from(new.limit.get()))
-    .bind(new.deadline_at)
-    .bind(&track_ids)
-    .fetch_one(pool)
-    .await?;
+        ))
+        .bind(&track_ids)
+        .fetch_one(pool)
+        .await?;
     Ok(catalog_view(
         new.id,
         new.query.as_str().to_string(),

@@ -5,7 +5,7 @@
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
-use sqlx::{types::Json, PgExecutor, PgPool};
+use sqlx::{postgres::PgArguments, query::QueryAs, types::Json, PgExecutor, PgPool, Postgres};
 use uuid::Uuid;
 
 use crate::domain::{
@@ -25,6 +25,23 @@ pub struct NewSearch {
     pub search_type: SearchType,
     pub limit: ResultLimit,
     pub deadline_at: DateTime<Utc>,
+}
+
+impl NewSearch {
+    /// Binds the search's columns as `$1`-`$6` of `query`: id, query, normalized query, type,
+    /// result limit and deadline, in that order.
+    pub(crate) fn bind_to<'q, O>(
+        &'q self,
+        query: QueryAs<'q, Postgres, O, PgArguments>,
+    ) -> QueryAs<'q, Postgres, O, PgArguments> {
+        query
+            .bind(self.id)
+            .bind(self.query.as_str())
+            .bind(self.normalized.as_str())
+            .bind(self.search_type.as_str())
+            .bind(i16::from(self.limit.get()))
+            .bind(self.deadline_at)
+    }
 }
 
 /// What `create_or_join` did.
@@ -95,17 +112,11 @@ pub async fn create_or_join(
     // A racing identical job can finish between its conflict with ours and our next look;
     // then try again.
     for _ in 0..3 {
-        let outcome: Option<(Uuid, Option<Json<SearchRow>>)> =
-            sqlx::query_as(CREATE_OR_JOIN.as_str())
-                .bind(new.id)
-                .bind(new.query.as_str())
-                .bind(new.normalized.as_str())
-                .bind(new.search_type.as_str())
-                .bind(i16::from(new.limit.get()))
-                .bind(new.deadline_at)
-                .bind(fresh_secs as f64)
-                .fetch_optional(pool)
-                .await?;
+        let outcome: Option<(Uuid, Option<Json<SearchRow>>)> = new
+            .bind_to(sqlx::query_as(CREATE_OR_JOIN.as_str()))
+            .bind(fresh_secs as f64)
+            .fetch_optional(pool)
+            .await?;
         match outcome {
             Some((_, Some(created))) => {
                 return Ok(Enqueued::Created(Box::new(SearchView::from(created.0))))
