@@ -32,7 +32,10 @@
 use std::collections::HashSet;
 
 use muze_shared::domain::{normalize_text, song_identity};
-use muze_sim::catalog::{SearchQuery, Song};
+use muze_sim::{
+    catalog::{SearchQuery, Song},
+    config::{DEFAULT_SEED, DEFAULT_SONGS},
+};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde_json::Value;
 
@@ -59,7 +62,7 @@ pub struct Args {
     #[arg(long, default_value_t = 1)]
     workers: usize,
     /// The stream picks among this many of the sim's most popular songs.
-    #[arg(long, default_value_t = 3000)]
+    #[arg(long, default_value_t = DEFAULT_SONGS)]
     songs: usize,
     /// Percent of searches naming the title alone.
     #[arg(long, default_value_t = 25)]
@@ -211,7 +214,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         args.title_only_pct + args.no_space_pct <= 100 && args.typo_pct <= 100,
         "--title-only-pct + --no-space-pct and --typo-pct must each be at most 100"
     );
-    let catalog = muze_sim::catalog::Catalog::generate(42, 3000);
+    let catalog = muze_sim::catalog::Catalog::generate(DEFAULT_SEED, DEFAULT_SONGS);
     let mut ranked: Vec<&Song> = catalog.songs().iter().collect();
     ranked.sort_by(|a, b| b.popularity.cmp(&a.popularity).then(a.id.cmp(&b.id)));
     ranked.truncate(args.songs);

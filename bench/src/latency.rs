@@ -32,13 +32,14 @@ use muze_shared::{
     domain::SearchStatus,
     stage::{self, Stage},
 };
+use muze_sim::config::DEFAULT_SONGS;
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
 use crate::{
     cpu,
-    stack::{search_until_final, song_queries_of, Stack, DEFAULT_SONGS, SIM_URL, UNLIMITED_SIM},
+    stack::{search_until_final, Stack, SIM_URL, UNLIMITED_SIM},
 };
 
 #[derive(Debug, Clone, clap::Args)]
@@ -185,12 +186,9 @@ pub async fn measure(args: &Args, providers: &str, down: Option<&str>) -> anyhow
     }
     // The default catalog unless the run sends more searches than it has songs: a larger one
     // (the same seed), so every search is a distinct song however long the run.
-    let songs = args.songs();
-    let songs_arg = songs.to_string();
+    let songs = args.songs().to_string();
     let mut sim_args = UNLIMITED_SIM.to_vec();
-    if songs != DEFAULT_SONGS {
-        sim_args.extend(["--songs", songs_arg.as_str()]);
-    }
+    sim_args.extend(["--songs", songs.as_str()]);
     let logs = (!args.no_stages)
         .then(|| std::env::temp_dir().join(format!("muze-bench-stages-{}", Uuid::new_v4())));
     if logs.is_some() {
@@ -241,7 +239,7 @@ async fn measure_on(
             .await?
             .error_for_status()?;
     }
-    let queries = song_queries_of(args.songs());
+    let queries = muze_testkit::catalog_queries_of(args.songs());
     let total = args.searches();
     anyhow::ensure!(
         queries.len() >= total,

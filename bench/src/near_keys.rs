@@ -10,16 +10,17 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use muze_shared::domain::song_identity;
+use muze_sim::config::{DEFAULT_SEED, DEFAULT_SONGS};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Songs of the sim's catalog to measure.
-    #[arg(long, default_value_t = 3000)]
+    #[arg(long, default_value_t = DEFAULT_SONGS)]
     songs: usize,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let catalog = muze_sim::catalog::Catalog::generate(42, args.songs);
+    let catalog = muze_sim::catalog::Catalog::generate(DEFAULT_SEED, args.songs);
     let mut identity: Vec<(String, u32)> = Vec::new();
     let mut titles: Vec<(String, u32)> = Vec::new();
     for song in catalog.songs() {

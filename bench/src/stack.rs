@@ -201,15 +201,3 @@ pub async fn search_until_final(
 pub fn song_queries() -> Vec<String> {
     muze_testkit::catalog_queries(usize::MAX)
 }
-
-/// Songs in the sim's default catalog (`muze-sim --songs`).
-pub const DEFAULT_SONGS: usize = 3_000;
-
-/// Distinct "title artist" queries of a sim catalog of `songs` songs (started with `--songs`),
-/// in catalog order: the default catalog's, or a larger one for runs that send more.
-pub fn song_queries_of(songs: usize) -> Vec<String> {
-    if songs == DEFAULT_SONGS {
-        return song_queries();
-    }
-    muze_sim::catalog::Catalog::generate(42, songs).title_artist_queries()
-}

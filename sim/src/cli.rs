@@ -10,7 +10,8 @@ use clap::Parser;
 
 use crate::arrival::ArrivalDelay;
 use crate::config::{
-    ProviderLimitConfig, SimConfig, DEFAULT_SPOTIFY_CLIENT_ID, DEFAULT_SPOTIFY_CLIENT_SECRET,
+    ProviderLimitConfig, SimConfig, DEFAULT_SEED, DEFAULT_SONGS, DEFAULT_SPOTIFY_CLIENT_ID,
+    DEFAULT_SPOTIFY_CLIENT_SECRET,
 };
 use crate::limits::{LimitConfig, LimitParseError};
 use crate::provider::{Provider, ProviderMap};
@@ -85,10 +86,10 @@ pub struct Cli {
     #[arg(long, env = "MUZE_SIM_BIND", default_value = "127.0.0.1:9100")]
     pub bind: SocketAddr,
     /// Catalog seed (same seed and size: same songs and ids).
-    #[arg(long, env = "MUZE_SIM_SEED", default_value_t = 42)]
+    #[arg(long, env = "MUZE_SIM_SEED", default_value_t = DEFAULT_SEED)]
     pub seed: u64,
     /// Catalog size.
-    #[arg(long, env = "MUZE_SIM_SONGS", default_value_t = 3_000)]
+    #[arg(long, env = "MUZE_SIM_SONGS", default_value_t = DEFAULT_SONGS)]
     pub songs: usize,
     /// Latency added to every provider call, in milliseconds.
     #[arg(long, env = "MUZE_SIM_LATENCY_MS", default_value_t = 0)]

@@ -9,6 +9,10 @@ use crate::arrival::{ArrivalDelay, ArrivalDelayError};
 use crate::limits::LimitConfig;
 use crate::provider::{Provider, ProviderMap};
 
+/// Default catalog seed.
+pub const DEFAULT_SEED: u64 = 42;
+/// Default catalog size, in songs.
+pub const DEFAULT_SONGS: usize = 3_000;
 /// Default Spotify client id accepted by the token endpoint.
 pub const DEFAULT_SPOTIFY_CLIENT_ID: &str = "muze-sim-client";
 /// Default Spotify client secret accepted by the token endpoint.
@@ -88,8 +92,8 @@ impl Default for SimConfig {
     fn default() -> Self {
         SimConfig {
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            seed: 42,
-            songs: 3_000,
+            seed: DEFAULT_SEED,
+            songs: DEFAULT_SONGS,
             latency_ms: 0,
             arrival: ProviderMap::filled(ArrivalDelay::OFF),
             limits: ProviderMap::from_fn(|p| p.sim().limits),

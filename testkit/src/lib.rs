@@ -21,5 +21,5 @@ pub mod worker;
 pub mod world;
 
 pub use api::ApiClient;
-pub use sim::{catalog_queries, RunningSim, SimClient};
+pub use sim::{catalog_queries, catalog_queries_of, RunningSim, SimClient};
 pub use world::World;

@@ -1,7 +1,10 @@
 //! `muze-sim`, the providers' stand-in: started in this process, and its control and counters
 //! over HTTP.
 
-use muze_sim::{Sim, SimConfig};
+use muze_sim::{
+    config::{DEFAULT_SEED, DEFAULT_SONGS},
+    Sim, SimConfig,
+};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
@@ -124,9 +127,14 @@ impl SimClient {
 
 /// Distinct "title artist" queries, one per song of the sim's default catalog, in order.
 pub fn catalog_queries(n: usize) -> Vec<String> {
-    muze_sim::catalog::Catalog::generate(42, 3000)
-        .title_artist_queries()
+    catalog_queries_of(DEFAULT_SONGS)
         .into_iter()
         .take(n)
         .collect()
+}
+
+/// Distinct "title artist" queries, one per song of the catalog a sim started with
+/// `--songs <songs>` (and the default seed) serves, in order.
+pub fn catalog_queries_of(songs: usize) -> Vec<String> {
+    muze_sim::catalog::Catalog::generate(DEFAULT_SEED, songs).title_artist_queries()
 }
