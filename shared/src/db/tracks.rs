@@ -507,19 +507,31 @@ impl From<TrackRow> for Track {
     }
 }
 
+/// The links of track `t` as one JSON object, provider to URL (`{}` for none): the
+/// `links` of [`TRACK_COLUMNS`] and [`TRACK_JSON`]. A macro so that both stay `const`.
+macro_rules! track_links {
+    () => {
+        "COALESCE((SELECT jsonb_object_agg(l.provider, l.url) FROM track_links l
+                   WHERE l.track_id = t.id), '{}'::jsonb)"
+    };
+}
+
 /// Columns of a track with its links aggregated, for queries that join `tracks t`.
-const TRACK_COLUMNS: &str = "t.id, t.title, t.artists, t.album, t.duration_ms, t.isrc,
-    t.release_date, t.image_url,
-    COALESCE((SELECT jsonb_object_agg(l.provider, l.url) FROM track_links l
-              WHERE l.track_id = t.id), '{}'::jsonb) AS links";
+const TRACK_COLUMNS: &str = concat!(
+    "t.id, t.title, t.artists, t.album, t.duration_ms, t.isrc, t.release_date, t.image_url, ",
+    track_links!(),
+    " AS links"
+);
 
 /// One track `t` as a JSON object of [`TrackRow`]'s fields, its links aggregated.
-const TRACK_JSON: &str = "jsonb_build_object(
+const TRACK_JSON: &str = concat!(
+    "jsonb_build_object(
         'id', t.id, 'title', t.title, 'artists', t.artists, 'album', t.album,
         'duration_ms', t.duration_ms, 'isrc', t.isrc, 'release_date', t.release_date,
-        'image_url', t.image_url,
-        'links', COALESCE((SELECT jsonb_object_agg(l.provider, l.url) FROM track_links l
-                           WHERE l.track_id = t.id), '{}'::jsonb))";
+        'image_url', t.image_url, 'links', ",
+    track_links!(),
+    ")"
+);
 
 /// The ordered results of the search `s` as one JSON array, a column of a query that selects
 /// from `searches s`: a search and its answer in one round trip. Read with [`from_results`].
