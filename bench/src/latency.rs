@@ -45,20 +45,20 @@ use crate::{
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// Searches per second.
-    #[arg(long, default_value_t = 20.0)]
+    #[arg(long, default_value_t = 20.0, value_parser = crate::positive_rate)]
     rate: f64,
     /// How long to send for.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = crate::at_least_one::<u64>)]
     seconds: u64,
     /// Latency the sim adds to each provider call, in ms.
     #[arg(long, default_value_t = 50)]
     sim_latency_ms: u64,
     /// Worker processes.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = crate::at_least_one::<usize>)]
     workers: usize,
     /// Runs, each on a fresh stack; with more than one, the median of their quantiles is
     /// reported too.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = crate::at_least_one::<usize>)]
     runs: usize,
     /// Leave the stage marks off (they cost a log line per stage).
     #[arg(long)]
@@ -93,7 +93,7 @@ impl Args {
 
 impl Args {
     /// Searches a run sends.
-    fn searches(&self) -> usize {
+    pub(crate) fn searches(&self) -> usize {
         (self.rate * self.seconds as f64) as usize
     }
 
@@ -120,7 +120,7 @@ pub struct Summary {
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let mut runs = Vec::with_capacity(args.runs);
-    for run in 0..args.runs.max(1) {
+    for run in 0..args.runs {
         if args.runs > 1 {
             println!("run {} of {}", run + 1, args.runs);
         }

@@ -17,14 +17,16 @@ use crate::latency;
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// Worker counts to measure, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4",
+          value_parser = crate::at_least_one::<usize>)]
     workers: Vec<usize>,
     /// Rates to try, searches per second, in increasing order, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "100,200,300,400,500,600")]
+    #[arg(long, value_delimiter = ',', default_value = "100,200,300,400,500,600",
+          value_parser = crate::positive_rate)]
     rates: Vec<f64>,
     /// How long each rate is sent for (the sim's catalog grows past its 3000 songs when a
     /// rate sends more, so every search is a distinct song).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = crate::at_least_one::<u64>)]
     seconds: u64,
     /// Latency the sim adds to each provider call, in ms.
     #[arg(long, default_value_t = 50)]
@@ -39,7 +41,7 @@ pub struct Args {
     /// Runs of each rate, each on a fresh stack: a rate is within the bound when the median
     /// of its runs' p99 is (and no run failed a search or fell behind), so one stall of a
     /// noisy machine does not decide the ceiling. Its figures are the median run's.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = crate::at_least_one::<usize>)]
     runs: usize,
 }
 
@@ -68,8 +70,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 workers,
                 args.warmup_secs,
             );
-            let mut runs = Vec::with_capacity(args.runs.max(1));
-            for _ in 0..args.runs.max(1) {
+            let mut runs = Vec::with_capacity(args.runs);
+            for _ in 0..args.runs {
                 runs.push(latency::measure(&run, "spotify", None).await?);
             }
             // A client that could not send at the rate measured a lower one.
