@@ -16,9 +16,10 @@ use serde::Serialize;
 /// Everything that can go wrong in a request, as the client sees it.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// 400 `invalid_json`: the body is not a JSON object.
-    #[error("The request body must be a JSON object.")]
-    InvalidJson,
+    /// 400 `invalid_json`: the body is not a JSON object. The message says why: empty, not
+    /// JSON (with the parser's reason and where it stopped), or JSON of another kind.
+    #[error("{0}")]
+    InvalidJson(String),
     /// 400 `unknown_field`: the body has a field we do not know (named in the message, with
     /// the fields this body does take).
     #[error("Unknown field `{field}`: {expected}.")]
@@ -107,7 +108,7 @@ impl ApiError {
     /// The HTTP status of this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::InvalidJson
+            ApiError::InvalidJson(_)
             | ApiError::UnknownField { .. }
             | ApiError::MissingQuery
             | ApiError::InvalidQuery(_)
@@ -138,7 +139,7 @@ impl ApiError {
     /// The stable, machine-readable `error.code`.
     pub fn error_code(&self) -> ErrorCode {
         match self {
-            ApiError::InvalidJson => ErrorCode::InvalidJson,
+            ApiError::InvalidJson(_) => ErrorCode::InvalidJson,
             ApiError::UnknownField { .. } => ErrorCode::UnknownField,
             ApiError::MissingQuery => ErrorCode::MissingQuery,
             ApiError::InvalidQuery(_) => ErrorCode::InvalidQuery,

@@ -99,16 +99,31 @@ async fn a_type_other_than_track_is_400_invalid_type() {
 }
 
 #[tokio::test]
-async fn a_body_that_is_not_a_json_object_is_400_invalid_json() {
+async fn a_body_that_is_not_a_json_object_is_400_invalid_json_saying_why() {
     let app = TestApp::spawn().await;
 
-    for body in ["{\"query\": ", "not json", "[\"IU\"]", ""] {
+    for (body, why) in [
+        (
+            "{\"query\": ",
+            "not valid JSON: EOF while parsing a value at line 1 column 10",
+        ),
+        (
+            "not json",
+            "not valid JSON: expected ident at line 1 column 2",
+        ),
+        (
+            "{\"query\": \"IU\",}",
+            "not valid JSON: trailing comma at line 1 column 16",
+        ),
+        ("[\"IU\"]", "must be a JSON object, not an array"),
+        ("", "empty"),
+    ] {
         let response = app.post_raw(body, Some("application/json")).await;
-        assert_eq!(
-            error_of(response).await,
-            (StatusCode::BAD_REQUEST, "invalid_json".into()),
-            "body {body:?}"
-        );
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "body {body:?}");
+        let error: Value = response.json().await.expect("JSON");
+        assert_eq!(error["error"]["code"], "invalid_json", "body {body:?}");
+        let message = error["error"]["message"].as_str().expect("message");
+        assert!(message.contains(why), "body {body:?}: {message}");
     }
 
     app.cleanup().await;

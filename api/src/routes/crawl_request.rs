@@ -68,8 +68,9 @@ impl CrawlRequest {
             return Ok(CrawlRequest::default());
         }
         let object = json_body::object(bytes, &FIELDS, EXPECTED)?;
-        let raw: RawCrawlRequest =
-            serde_json::from_value(Value::Object(object)).map_err(|_| ApiError::InvalidJson)?;
+        // Every field is a `Value`, read on its own below: an object always fits.
+        let raw: RawCrawlRequest = serde_json::from_value(Value::Object(object))
+            .map_err(|_| ApiError::InvalidJson("The request body must be a JSON object.".into()))?;
         Ok(CrawlRequest {
             sources: raw.sources.map(parse_sources).transpose()?,
         })

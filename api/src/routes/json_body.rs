@@ -26,7 +26,7 @@ pub fn bytes(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result
         BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
             ApiError::PayloadTooLarge
         }
-        _ => ApiError::InvalidJson,
+        _ => ApiError::InvalidJson("The request body could not be read to its end.".into()),
     })
 }
 
@@ -37,8 +37,21 @@ pub fn object(
     fields: &[&str],
     expected: &'static str,
 ) -> Result<Map<String, Value>, ApiError> {
-    let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(bytes) else {
-        return Err(ApiError::InvalidJson);
+    let object = match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(object)) => object,
+        Ok(other) => return Err(not_an_object(&other)),
+        Err(_) if bytes.trim_ascii().is_empty() => {
+            return Err(ApiError::InvalidJson(
+                "The request body is empty; it must be a JSON object.".into(),
+            ))
+        }
+        // serde_json's reason and position ("trailing comma at line 1 column 17") hold no
+        // part of the body.
+        Err(e) => {
+            return Err(ApiError::InvalidJson(format!(
+                "The request body is not valid JSON: {e}."
+            )))
+        }
     };
     if let Some(unknown) = object.keys().find(|k| !fields.contains(&k.as_str())) {
         return Err(ApiError::UnknownField {
@@ -47,6 +60,21 @@ pub fn object(
         });
     }
     Ok(object)
+}
+
+/// The error for a body that is JSON but not an object, naming what it is instead.
+fn not_an_object(value: &Value) -> ApiError {
+    let kind = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    };
+    ApiError::InvalidJson(format!(
+        "The request body must be a JSON object, not {kind}."
+    ))
 }
 
 /// `application/json`, with or without parameters such as `charset`.
@@ -76,6 +104,49 @@ mod tests {
         assert_eq!(code("[1]"), "invalid_json");
         assert_eq!(code(""), "invalid_json");
         assert_eq!(code(r#"{"a":1,"b":2}"#), "unknown_field");
+    }
+
+    fn message(body: &str) -> String {
+        object(body.as_bytes(), &["a"], "only `a`")
+            .expect_err("should be refused")
+            .to_string()
+    }
+
+    #[test]
+    fn says_why_a_body_is_not_a_json_object() {
+        assert_eq!(
+            message(""),
+            "The request body is empty; it must be a JSON object."
+        );
+        assert_eq!(
+            message(" \n"),
+            "The request body is empty; it must be a JSON object."
+        );
+        assert_eq!(
+            message(r#"{"a":1,}"#),
+            "The request body is not valid JSON: trailing comma at line 1 column 8."
+        );
+        assert_eq!(
+            message(r#"{"a":"I\ud800U"}"#),
+            "The request body is not valid JSON: unexpected end of hex escape at line 1 column 14."
+        );
+        assert_eq!(
+            message(r#"{"a": "#),
+            "The request body is not valid JSON: EOF while parsing a value at line 1 column 6."
+        );
+        for (body, kind) in [
+            ("[1]", "an array"),
+            ("\"IU\"", "a string"),
+            ("7", "a number"),
+            ("true", "a boolean"),
+            ("null", "null"),
+        ] {
+            assert_eq!(
+                message(body),
+                format!("The request body must be a JSON object, not {kind}."),
+                "{body}"
+            );
+        }
     }
 
     #[test]

@@ -62,8 +62,9 @@ impl SearchRequest {
     /// Parses a JSON body.
     pub fn from_json(bytes: &[u8]) -> Result<SearchRequest, ApiError> {
         let object = json_body::object(bytes, &FIELDS, EXPECTED)?;
-        let raw: RawSearchRequest =
-            serde_json::from_value(Value::Object(object)).map_err(|_| ApiError::InvalidJson)?;
+        // Every field is a `Value`, read on its own below: an object always fits.
+        let raw: RawSearchRequest = serde_json::from_value(Value::Object(object))
+            .map_err(|_| ApiError::InvalidJson("The request body must be a JSON object.".into()))?;
         Ok(SearchRequest {
             query: parse_query(raw.query)?,
             search_type: parse_type(raw.search_type)?,
