@@ -19,8 +19,12 @@ use crate::{
 /// The API key accepted in the `dev` profile when `MUZE__API__KEYS` is not set.
 pub const DEV_API_KEY: &str = "muze-dev-key";
 
-/// Everything a Muze process can be configured with.
+/// Everything a Muze process can be configured with. Every section refuses a key it does not
+/// have (`deny_unknown_fields`): a misspelt variable or file key stops the process at start,
+/// naming the keys there are, instead of leaving the default in place without a word. All
+/// binaries read this one struct, so a key of another binary's section is known to each.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Settings {
     /// `production` (default; refuses to start without API keys) or `dev` (the dev key exists
     /// when no keys are set). Dev only when asked for: a deployment that forgets the variable
@@ -44,6 +48,7 @@ pub struct Settings {
 
 /// How provider budgets are shared.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LimiterSettings {
     /// `shared` (fleet-wide, in Redis; the only safe choice) or `naive` (each process limits
     /// itself alone, as in the original design: for benchmarks and comparison only).
@@ -70,6 +75,7 @@ pub enum Profile {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     /// Postgres URL; the database is created if it does not exist.
     pub url: SecretString,
@@ -80,16 +86,19 @@ pub struct DatabaseSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RedisSettings {
     pub url: SecretString,
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AmqpSettings {
     pub url: SecretString,
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ApiSettings {
     /// Listen address; port 0 picks a free port (tests).
     pub bind: String,
@@ -127,6 +136,7 @@ pub struct ApiSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SearchSettings {
     /// Fallback order for interactive searches.
     pub providers: Vec<ProviderName>,
@@ -142,6 +152,7 @@ pub struct SearchSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WorkerSettings {
     /// Jobs one worker process handles at once (also the broker prefetch).
     pub concurrency: u16,
@@ -189,6 +200,7 @@ impl ProvidersSettings {
 /// One provider's endpoint, credentials and limits. Credential fields only apply to the
 /// providers that use them.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProviderSettings {
     /// Explicit on/off; unset means "on if its credentials are set or it needs none".
     pub enabled: Option<bool>,
@@ -236,6 +248,7 @@ impl ProviderSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SchedulerSettings {
     /// Cron expression with seconds, read in `timezone`.
     pub crawl_cron: String,
@@ -265,12 +278,14 @@ impl CatchUp {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CrawlSettings {
     /// Providers a new-release crawl reads (`spotify`, `deezer`), comma-separated.
     pub sources: Vec<ProviderName>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LogSettings {
     /// `json` or `pretty`; unset means pretty on a terminal, json otherwise.
     pub format: Option<LogFormat>,
@@ -305,10 +320,18 @@ fn cors_origin_ok(origin: &str) -> bool {
 /// Why configuration could not be loaded; the message names the offending key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The `config` crate's error is the message itself, not a source under it: a process
+    /// printing the error with its chain (`{:#}`) would otherwise say it twice.
     #[error("invalid configuration: {0}")]
-    Load(#[from] config::ConfigError),
+    Load(config::ConfigError),
     #[error("invalid configuration: {0}")]
     Invalid(String),
+}
+
+impl From<config::ConfigError> for ConfigError {
+    fn from(e: config::ConfigError) -> Self {
+        ConfigError::Load(e)
+    }
 }
 
 /// Built-in defaults: local services on their standard ports, real provider hosts.
@@ -899,6 +922,68 @@ mod tests {
         let unknown =
             Settings::load_from(None, env(&[("MUZE__PROVIDERS__NAPSTER__ENABLED", "true")]));
         assert!(unknown.is_err());
+    }
+
+    #[test]
+    fn a_key_no_setting_has_is_refused_with_the_keys_there_are() {
+        // A misspelt key would otherwise be ignored, and its default used without a word.
+        for (var, unknown, section, expected) in [
+            (
+                "MUZE__WORKER__CONCURENCY",
+                "concurency",
+                "worker",
+                "`concurrency`",
+            ),
+            (
+                "MUZE__PROVIDERS__SPOTIFY__RATELIMIT",
+                "ratelimit",
+                "providers.spotify",
+                "`rate_limit`",
+            ),
+            (
+                "MUZE__DATABASE__MAX_CONN",
+                "max_conn",
+                "database",
+                "`max_connections`",
+            ),
+            ("MUZE__LOG__LEVEL", "level", "log", "`format`"),
+            ("MUZE__NAMESPCE", "namespce", "", "`namespace`"),
+        ] {
+            let err = Settings::load_from(None, env(&[(var, "4")])).expect_err(var);
+            let message = err.to_string();
+            assert!(
+                message.contains(&format!("unknown field `{unknown}`")),
+                "{var}: {message}"
+            );
+            assert!(message.contains(expected), "{var}: {message}");
+            if !section.is_empty() {
+                assert!(
+                    message.contains(&format!("for key `{section}`")),
+                    "{var}: {message}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_key_no_setting_has_in_the_file_is_refused_too() {
+        let path = std::env::temp_dir().join(format!("muze-config-{}.toml", uuid::Uuid::new_v4()));
+        std::fs::write(&path, "[worker]\nconcurrency = 4\nlease_sec = 10\n").expect("write");
+        let loaded = Settings::load_from(path.to_str(), env(&[]));
+        std::fs::remove_file(&path).expect("remove");
+        let message = loaded.expect_err("a misspelt key").to_string();
+        assert!(message.contains("unknown field `lease_sec`"), "{message}");
+        assert!(message.contains("`lease_secs`"), "{message}");
+    }
+
+    #[test]
+    fn a_refusal_says_its_reason_once() {
+        // The binaries print the error with its chain (`{:#}`).
+        let err = Settings::load_from(None, env(&[("MUZE__WORKER__CONCURRENCY", "many")]))
+            .expect_err("not a number");
+        let printed = format!("{:#}", anyhow::Error::from(err));
+        assert_eq!(printed.matches("many").count(), 1, "{printed}");
+        assert!(printed.starts_with("invalid configuration: "), "{printed}");
     }
 
     #[test]
