@@ -17,7 +17,8 @@ use serde::Serialize;
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// 400 `invalid_json`: the body is not a JSON object. The message says why: empty, not
-    /// JSON (with the parser's reason and where it stopped), or JSON of another kind.
+    /// JSON (with the parser's reason and where it stopped), JSON of another kind, or an
+    /// object naming one field twice.
     #[error("{0}")]
     InvalidJson(String),
     /// 400 `unknown_field`: the body has a field we do not know (named in the message, with

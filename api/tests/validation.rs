@@ -116,6 +116,10 @@ async fn a_body_that_is_not_a_json_object_is_400_invalid_json_saying_why() {
             "not valid JSON: trailing comma at line 1 column 16",
         ),
         ("[\"IU\"]", "must be a JSON object, not an array"),
+        (
+            "{\"query\": \"IU\", \"query\": \"BTS\"}",
+            "`query` appears more than once",
+        ),
         ("", "empty"),
     ] {
         let response = app.post_raw(body, Some("application/json")).await;

@@ -1,12 +1,18 @@
 //! The first stages of reading a JSON request body, shared by every route that takes one
 //! (`POST /v1/searches`, `POST /v1/admin/crawls`): the media type, the size, JSON at all, an
-//! object, and only known fields. Each stage has its own error code; the fields themselves are
+//! object, each field once, and only known fields. Each stage has its own error code; the fields themselves are
 //! then parsed by the route's own request type.
+
+use std::{collections::HashSet, fmt};
 
 use axum::{
     body::Bytes,
     extract::rejection::{BytesRejection, FailedToBufferBody},
     http::{header, HeaderMap},
+};
+use serde::{
+    de::{IgnoredAny, MapAccess, Visitor},
+    Deserialize, Deserializer,
 };
 use serde_json::{Map, Value};
 
@@ -53,6 +59,11 @@ pub fn object(
             )))
         }
     };
+    if let Some(repeated) = repeated_field(bytes) {
+        return Err(ApiError::InvalidJson(format!(
+            "The field `{repeated}` appears more than once in the request body."
+        )));
+    }
     if let Some(unknown) = object.keys().find(|k| !fields.contains(&k.as_str())) {
         return Err(ApiError::UnknownField {
             field: unknown.clone(),
@@ -60,6 +71,48 @@ pub fn object(
         });
     }
     Ok(object)
+}
+
+/// The first field that a JSON object (`bytes`, already parsed once) names twice. serde_json
+/// keeps the last value of a repeated field, where other parsers keep the first or refuse
+/// (RFC 8259 leaves it open; I-JSON, RFC 7493, forbids it): a body that a proxy and this API
+/// would read differently is refused rather than guessed at.
+fn repeated_field(bytes: &[u8]) -> Option<String> {
+    struct FirstRepeated(Option<String>);
+
+    impl<'de> Deserialize<'de> for FirstRepeated {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct Fields;
+
+            impl<'de> Visitor<'de> for Fields {
+                type Value = FirstRepeated;
+
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a JSON object")
+                }
+
+                fn visit_map<A: MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<FirstRepeated, A::Error> {
+                    let mut seen = HashSet::new();
+                    while let Some(field) = map.next_key::<String>()? {
+                        map.next_value::<IgnoredAny>()?;
+                        if !seen.insert(field.clone()) {
+                            return Ok(FirstRepeated(Some(field)));
+                        }
+                    }
+                    Ok(FirstRepeated(None))
+                }
+            }
+
+            deserializer.deserialize_map(Fields)
+        }
+    }
+
+    serde_json::from_slice::<FirstRepeated>(bytes)
+        .ok()
+        .and_then(|first| first.0)
 }
 
 /// The error for a body that is JSON but not an object, naming what it is instead.
@@ -133,6 +186,14 @@ mod tests {
         assert_eq!(
             message(r#"{"a": "#),
             "The request body is not valid JSON: EOF while parsing a value at line 1 column 6."
+        );
+        assert_eq!(
+            message(r#"{"a":"IU","a":"BTS"}"#),
+            "The field `a` appears more than once in the request body."
+        );
+        assert_eq!(
+            message(r#"{"a":1,"\u0061":2}"#),
+            "The field `a` appears more than once in the request body."
         );
         for (body, kind) in [
             ("[1]", "an array"),
