@@ -1,7 +1,8 @@
 //! The first stages of reading a JSON request body, shared by every route that takes one
-//! (`POST /v1/searches`, `POST /v1/admin/crawls`): the media type, the size, JSON at all, an
-//! object, each field once, and only known fields. Each stage has its own error code; the fields themselves are
-//! then parsed by the route's own request type.
+//! (`POST /v1/searches`, `POST /v1/admin/crawls`, the parked re-drive): the media type, the
+//! size, JSON at all, an object, each field once, and only known fields. Each stage has its
+//! own error code or message; the fields themselves are then parsed by the route's own request
+//! type.
 
 use std::{collections::HashSet, fmt};
 
