@@ -4,7 +4,7 @@
 //! own error code or message; the fields themselves are then parsed by the route's own request
 //! type.
 
-use std::{collections::HashSet, fmt};
+use std::fmt;
 
 use axum::{
     body::Bytes,
@@ -12,7 +12,7 @@ use axum::{
     http::{header, HeaderMap},
 };
 use serde::{
-    de::{IgnoredAny, MapAccess, Visitor},
+    de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor},
     Deserialize, Deserializer,
 };
 use serde_json::{Map, Value};
@@ -44,9 +44,24 @@ pub fn object(
     fields: &[&str],
     expected: &'static str,
 ) -> Result<Map<String, Value>, ApiError> {
-    let object = match serde_json::from_slice::<Value>(bytes) {
-        Ok(Value::Object(object)) => object,
-        Ok(other) => return Err(not_an_object(&other)),
+    let object = match serde_json::from_slice::<Body>(bytes) {
+        Ok(Body::Object {
+            fields,
+            repeated: None,
+        }) => fields,
+        Ok(Body::Object {
+            repeated: Some(field),
+            ..
+        }) => {
+            return Err(ApiError::InvalidJson(format!(
+                "The field `{field}` appears more than once in the request body."
+            )))
+        }
+        Ok(Body::Other(kind)) => {
+            return Err(ApiError::InvalidJson(format!(
+                "The request body must be a JSON object, not {kind}."
+            )))
+        }
         Err(_) if bytes.trim_ascii().is_empty() => {
             return Err(ApiError::InvalidJson(
                 "The request body is empty; it must be a JSON object.".into(),
@@ -60,11 +75,6 @@ pub fn object(
             )))
         }
     };
-    if let Some(repeated) = repeated_field(bytes) {
-        return Err(ApiError::InvalidJson(format!(
-            "The field `{repeated}` appears more than once in the request body."
-        )));
-    }
     if let Some(unknown) = object.keys().find(|k| !fields.contains(&k.as_str())) {
         return Err(ApiError::UnknownField {
             field: unknown.clone(),
@@ -74,61 +84,77 @@ pub fn object(
     Ok(object)
 }
 
-/// The first field that a JSON object (`bytes`, already parsed once) names twice. serde_json
-/// keeps the last value of a repeated field, where other parsers keep the first or refuse
-/// (RFC 8259 leaves it open; I-JSON, RFC 7493, forbids it): a body that a proxy and this API
-/// would read differently is refused rather than guessed at.
-fn repeated_field(bytes: &[u8]) -> Option<String> {
-    struct FirstRepeated(Option<String>);
-
-    impl<'de> Deserialize<'de> for FirstRepeated {
-        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            struct Fields;
-
-            impl<'de> Visitor<'de> for Fields {
-                type Value = FirstRepeated;
-
-                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                    f.write_str("a JSON object")
-                }
-
-                fn visit_map<A: MapAccess<'de>>(
-                    self,
-                    mut map: A,
-                ) -> Result<FirstRepeated, A::Error> {
-                    let mut seen = HashSet::new();
-                    while let Some(field) = map.next_key::<String>()? {
-                        map.next_value::<IgnoredAny>()?;
-                        if !seen.insert(field.clone()) {
-                            return Ok(FirstRepeated(Some(field)));
-                        }
-                    }
-                    Ok(FirstRepeated(None))
-                }
-            }
-
-            deserializer.deserialize_map(Fields)
-        }
-    }
-
-    serde_json::from_slice::<FirstRepeated>(bytes)
-        .ok()
-        .and_then(|first| first.0)
+/// A request body as parsed in one pass: an object, with the first field it names twice, or
+/// what other kind of JSON it is. serde_json's own `Map` keeps the last value of a repeated
+/// field, where other parsers keep the first or refuse (RFC 8259 leaves it open; I-JSON, RFC
+/// 7493, forbids it): a body that a proxy and this API would read differently is refused
+/// rather than guessed at.
+enum Body {
+    Object {
+        fields: Map<String, Value>,
+        repeated: Option<String>,
+    },
+    /// "an array", "a string", ...
+    Other(&'static str),
 }
 
-/// The error for a body that is JSON but not an object, naming what it is instead.
-fn not_an_object(value: &Value) -> ApiError {
-    let kind = match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    };
-    ApiError::InvalidJson(format!(
-        "The request body must be a JSON object, not {kind}."
-    ))
+impl<'de> Deserialize<'de> for Body {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Kind;
+
+        impl<'de> Visitor<'de> for Kind {
+            type Value = Body;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("JSON")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Body, A::Error> {
+                let mut fields = Map::new();
+                let mut repeated = None;
+                while let Some(field) = map.next_key::<String>()? {
+                    let value = map.next_value::<Value>()?;
+                    if fields.contains_key(&field) {
+                        repeated.get_or_insert(field);
+                    } else {
+                        fields.insert(field, value);
+                    }
+                }
+                Ok(Body::Object { fields, repeated })
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Body, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Body::Other("an array"))
+            }
+
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Body, E> {
+                Ok(Body::Other("a string"))
+            }
+
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Body, E> {
+                Ok(Body::Other("a boolean"))
+            }
+
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Body, E> {
+                Ok(Body::Other("a number"))
+            }
+
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Body, E> {
+                Ok(Body::Other("a number"))
+            }
+
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Body, E> {
+                Ok(Body::Other("a number"))
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Body, E> {
+                Ok(Body::Other("null"))
+            }
+        }
+
+        deserializer.deserialize_any(Kind)
+    }
 }
 
 /// `application/json`, with or without parameters such as `charset`.
